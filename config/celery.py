@@ -1,0 +1,11 @@
+"""The Celery app. Without `REDIS_URL` tasks run eagerly in-process (demo only)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("paydesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

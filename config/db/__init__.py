@@ -1,0 +1,1 @@
+"""PostgreSQL backend that creates the `payment` schema before migrations run."""

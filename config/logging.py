@@ -1,0 +1,70 @@
+"""Logging in the runbook's line format, with card numbers scrubbed from every line.
+
+Format: `TIMESTAMP [thread] LEVEL logger - message` (the Logstash grok in the ops guide).
+"""
+
+import logging
+import re
+import time
+from typing import Any
+
+LINE_FORMAT = "%(asctime)s [%(threadName)s] %(levelname)s %(name)s - %(message)s"
+
+# 13-19 digits, optionally separated by single spaces or dashes (how PANs get pasted).
+_PAN_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def _mask(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    if not luhn_valid(digits):
+        return match.group(0)
+    return f"[PAN REDACTED ****{digits[-4:]}]"
+
+
+def scrub_card_numbers(text: str) -> str:
+    """Replace anything that looks like a card number (Luhn-valid 13-19 digits)."""
+    return _PAN_CANDIDATE.sub(_mask, text)
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """Runbook line format, UTC ISO-8601 timestamps, PAN-like digits redacted (message and
+    traceback alike)."""
+
+    converter = time.gmtime
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        return f"{stamp}.{int(record.msecs):03d}Z"
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub_card_numbers(super().format(record))
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "runbook": {"()": ScrubbingFormatter, "format": LINE_FORMAT},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "runbook"},
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "INFO"},
+            "pgserver": {"level": "WARNING"},
+        },
+    }

@@ -1,0 +1,36 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config import actuator
+from payments.api.errors import api_not_found, api_server_error
+
+urlpatterns = [
+    path("actuator/health", actuator.health, name="actuator-health"),
+    path("api/v1/schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="api-schema"),
+    path(
+        "api/v1/docs",
+        SpectacularSwaggerView.as_view(
+            url_name="api-schema", authentication_classes=[], permission_classes=[]
+        ),
+        name="api-docs",
+    ),
+    path("api/v1/", include("payments.api.urls")),
+    path("admin/", admin.site.urls),
+]
+
+
+def handler404(request, exception=None):  # noqa: ANN001, ANN201 (Django's signature)
+    if request.path.startswith("/api/"):
+        return api_not_found(request, exception)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):  # noqa: ANN001, ANN201
+    if request.path.startswith("/api/"):
+        return api_server_error(request)
+    from django.views.defaults import server_error
+
+    return server_error(request)

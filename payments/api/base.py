@@ -1,0 +1,132 @@
+"""The base of every merchant API view: API-key auth, scopes, and Idempotency-Key handling."""
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments.errors import ErrorCode, InvalidRequest
+from payments.models import Merchant
+from payments.selectors import MAX_PAGE_SIZE, Cursor, Page
+from payments.services.idempotency import (
+    StoredResponse,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_key_validate,
+    idempotency_release,
+    request_fingerprint,
+)
+
+# Answers that changed nothing: release the key so a corrected retry can reuse it.
+_UNCHANGED_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422})
+
+
+class _Replay(Exception):  # noqa: N818 (control flow, not an error)
+    def __init__(self, stored: StoredResponse) -> None:
+        self.stored = stored
+
+
+class MerchantAPIView(APIView):
+    required_scopes: dict[str, str] = {}
+    _idempotency_claim: int | None = None
+
+    @property
+    def merchant(self) -> Merchant:
+        return self.request.user
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or key is None:
+            return
+        fingerprint = request_fingerprint(
+            method=request.method, path=request.path, body=request._request.body
+        )
+        claim_id, stored = idempotency_claim(
+            merchant=self.merchant, key=idempotency_key_validate(key), fingerprint=fingerprint
+        )
+        if stored is not None:
+            raise _Replay(stored)
+        self._idempotency_claim = claim_id
+
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        if isinstance(exc, _Replay):
+            response = HttpResponse(
+                exc.stored.body, status=exc.stored.status, content_type="application/json"
+            )
+            response["Idempotent-Replayed"] = "true"
+            return response
+        return super().handle_exception(exc)
+
+    def finalize_response(
+        self, request: Request, response: HttpResponse, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        claim_id, self._idempotency_claim = self._idempotency_claim, None
+        if claim_id is not None:
+            if response.status_code in _UNCHANGED_STATUSES:
+                idempotency_release(claim_id=claim_id)
+            else:
+                if isinstance(response, Response):
+                    response.render()
+                idempotency_complete(claim_id=claim_id, status=response.status_code, body=response.content)
+        return response
+
+    def validated(self, serializer_class: type, data: Any) -> dict[str, Any]:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def list_response(self, page: Page, render: Any) -> Response:
+        return Response(
+            {
+                "object": "list",
+                "data": [render(item) for item in page.items],
+                "has_more": page.has_more,
+                "url": self.request.path,
+            }
+        )
+
+
+def _query_int(params: Any, name: str, low: int, high: int, default: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidRequest(
+            f"{name} must be an integer from {low} to {high}.", code=ErrorCode.PARAMETER_INVALID, param=name
+        )
+    return int(raw)
+
+
+def query_params_check(params: Any, allowed: set[str]) -> None:
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise InvalidRequest(
+            f"Unknown query parameter: {unknown[0][:40]}", code=ErrorCode.PARAMETER_UNKNOWN, param=unknown[0][:40]
+        )
+
+
+CURSOR_PARAMS = {"limit", "starting_after", "ending_before"}
+
+
+def cursor_from_query(params: Any) -> Cursor:
+    if params.get("starting_after") and params.get("ending_before"):
+        raise InvalidRequest(
+            "Use starting_after or ending_before, not both.",
+            code=ErrorCode.PARAMETER_INVALID,
+            param="ending_before",
+        )
+    return Cursor(
+        limit=_query_int(params, "limit", 1, MAX_PAGE_SIZE, default=10),
+        starting_after=params.get("starting_after") or None,
+        ending_before=params.get("ending_before") or None,
+    )
+
+
+def timestamp_from_query(params: Any, name: str) -> dt.datetime | None:
+    seconds = _query_int(params, name, 0, 10**11)
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.UTC)

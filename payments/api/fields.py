@@ -1,0 +1,63 @@
+"""Strict JSON fields: a string is a string and an integer is an integer (no "100" → 100,
+no true → 1), so a wrongly typed request is refused instead of guessed at."""
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class StrictCharField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class StrictIntegerField(serializers.Field):
+    default_error_messages = {"invalid": "Must be an integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: int) -> int:
+        return value
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+class MetadataField(serializers.Field):
+    """Stripe-style metadata: up to 50 string keys (≤ 40 chars) with string values (≤ 500)."""
+
+    default_error_messages = {
+        "invalid": "Metadata must be an object of at most 50 string keys (≤ 40 characters) "
+        "with string values (≤ 500 characters)."
+    }
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if not isinstance(data, dict) or len(data) > 50:
+            self.fail("invalid")
+        for key, value in data.items():
+            if len(key) > 40 or not isinstance(value, str) or len(value) > 500:
+                self.fail("invalid")
+        return data
+
+    def to_representation(self, value: dict[str, str]) -> dict[str, str]:
+        return value
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses parameters it does not know (a typo must not be silently ignored)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {unknown[0]: [serializers.ErrorDetail("Unknown parameter.", code="parameter_unknown")]}
+                )
+        return super().to_internal_value(data)

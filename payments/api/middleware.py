@@ -1,0 +1,33 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from payments.api.errors import error_body, json_error
+from payments.errors import ErrorCode, ErrorType
+
+API_PREFIX = "/api/"
+
+
+class ApiBodyLimitMiddleware:
+    """Refuse oversized API bodies before anything reads them."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(API_PREFIX):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.API_MAX_BODY_BYTES:
+                return json_error(
+                    413,
+                    error_body(
+                        ErrorType.INVALID_REQUEST,
+                        ErrorCode.REQUEST_TOO_LARGE,
+                        f"Request bodies are limited to {settings.API_MAX_BODY_BYTES} bytes.",
+                    ),
+                )
+        return self.get_response(request)

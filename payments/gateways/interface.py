@@ -1,0 +1,83 @@
+"""The gateway boundary: request/result contracts and one error taxonomy.
+
+Declines are results (the gateway answered); errors are exceptions (it did not, or we cannot
+tell). Provider modules are the only places that import a provider SDK.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class GatewayCard:
+    number: str = field(repr=False)
+    exp_month: int
+    exp_year: int
+    cvc: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    payment_id: str
+    amount: int
+    currency: str
+    card: GatewayCard
+    capture: bool
+    idempotency_key: str
+    description: str = ""
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    DECLINED = "declined"
+    REQUIRES_ACTION = "requires_action"
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    outcome: Outcome
+    reference: str
+    amount: int
+    error_code: str = ""
+    decline_code: str = ""
+    message: str = ""
+    retryable: bool = False
+    next_action: dict[str, Any] | None = None
+
+
+class GatewayError(Exception):
+    """The gateway did not give an answer we can act on."""
+
+    code = "gateway_error"
+
+
+class GatewayUnavailableError(GatewayError):
+    """Certainly not processed (connection refused, 5xx before acceptance, breaker open):
+    safe to fail over."""
+
+    code = "gateway_unavailable"
+
+
+class GatewayTimeoutError(GatewayError):
+    """Sent but unanswered: the charge may exist. Never fail over; recovery asks later."""
+
+    code = "gateway_timeout"
+
+
+class Gateway(Protocol):
+    name: str
+
+    def authorize(self, request: AuthorizeRequest) -> GatewayResult: ...
+
+    def capture(
+        self, *, reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> GatewayResult: ...
+
+    def void(self, *, reference: str, idempotency_key: str) -> GatewayResult: ...
+
+    def refund(
+        self, *, reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> GatewayResult: ...
+
+    def retrieve(self, *, reference: str) -> GatewayResult | None: ...

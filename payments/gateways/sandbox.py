@@ -1,0 +1,163 @@
+"""The built-in sandbox processor: deterministic, behaves like Stripe's test card numbers.
+
+Its "remote" state is the `sandbox_operations` table, written outside our transactions as a
+real processor's would be, keyed by our gateway idempotency key: a retried call returns the
+first answer instead of charging twice.
+"""
+
+import secrets
+import time
+
+from django.conf import settings
+from django.db import IntegrityError
+
+from payments.gateways.interface import AuthorizeRequest, GatewayResult, Outcome
+from payments.models import SandboxOperation
+
+# Stripe's documented test numbers: number → (error code, decline code, message, retryable)
+DECLINES: dict[str, tuple[str, str, str, bool]] = {
+    "4000000000000002": ("card_declined", "generic_decline", "Your card was declined.", False),
+    "4000000000009995": (
+        "card_declined",
+        "insufficient_funds",
+        "Your card has insufficient funds.",
+        False,
+    ),
+    "4000000000000069": ("expired_card", "expired_card", "Your card has expired.", False),
+    "4000000000000127": (
+        "incorrect_cvc",
+        "incorrect_cvc",
+        "Your card's security code is incorrect.",
+        False,
+    ),
+    "4000000000000119": (
+        "processing_error",
+        "processing_error",
+        "An error occurred while processing your card. Try again.",
+        True,
+    ),
+}
+REQUIRES_3DS = frozenset({"4000002760003184", "4000002500003155", "4000000000003220"})
+
+
+class SandboxGateway:
+    name = "sandbox"
+
+    def _pause(self) -> None:
+        if settings.SANDBOX_LATENCY_MS:
+            time.sleep(settings.SANDBOX_LATENCY_MS / 1000)
+
+    def _record(
+        self, *, idempotency_key: str, operation: str, reference: str, result: GatewayResult, currency: str
+    ) -> GatewayResult:
+        """Store the answer under the idempotency key; on a retry return the stored one."""
+        try:
+            SandboxOperation.objects.create(
+                idempotency_key=idempotency_key,
+                operation=operation,
+                reference=reference,
+                amount=result.amount,
+                currency=currency,
+                outcome=result.outcome,
+                result=_result_to_json(result),
+            )
+        except IntegrityError:
+            stored = SandboxOperation.objects.get(idempotency_key=idempotency_key)
+            return _result_from_json(stored.result)
+        return result
+
+    def authorize(self, request: AuthorizeRequest) -> GatewayResult:
+        self._pause()
+        reference = "sbx_" + secrets.token_hex(12)
+        number = request.card.number
+        if number in DECLINES:
+            code, decline_code, message, retryable = DECLINES[number]
+            result = GatewayResult(
+                Outcome.DECLINED, reference, request.amount, code, decline_code, message, retryable
+            )
+        elif number in REQUIRES_3DS:
+            result = GatewayResult(
+                Outcome.REQUIRES_ACTION,
+                reference,
+                request.amount,
+                next_action={
+                    "type": "redirect_to_url",
+                    "redirect_to_url": {"url": f"https://sandbox.paydesk.invalid/3ds/{reference}"},
+                },
+            )
+        else:
+            result = GatewayResult(Outcome.SUCCEEDED, reference, request.amount)
+        operation = "sale" if request.capture else "authorize"
+        return self._record(
+            idempotency_key=request.idempotency_key,
+            operation=operation,
+            reference=reference,
+            result=result,
+            currency=request.currency,
+        )
+
+    def _follow_up(
+        self, *, operation: str, reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> GatewayResult:
+        self._pause()
+        if not SandboxOperation.objects.filter(reference=reference).exists():
+            result = GatewayResult(
+                Outcome.DECLINED, reference, amount, "resource_missing", "", "No such charge."
+            )
+        else:
+            result = GatewayResult(Outcome.SUCCEEDED, reference, amount)
+        return self._record(
+            idempotency_key=idempotency_key,
+            operation=operation,
+            reference=reference,
+            result=result,
+            currency=currency,
+        )
+
+    def capture(
+        self, *, reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> GatewayResult:
+        return self._follow_up(
+            operation="capture",
+            reference=reference,
+            amount=amount,
+            currency=currency,
+            idempotency_key=idempotency_key,
+        )
+
+    def void(self, *, reference: str, idempotency_key: str) -> GatewayResult:
+        return self._follow_up(
+            operation="void", reference=reference, amount=0, currency="", idempotency_key=idempotency_key
+        )
+
+    def refund(
+        self, *, reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> GatewayResult:
+        return self._follow_up(
+            operation="refund",
+            reference=reference,
+            amount=amount,
+            currency=currency,
+            idempotency_key=idempotency_key,
+        )
+
+    def retrieve(self, *, reference: str) -> GatewayResult | None:
+        latest = SandboxOperation.objects.filter(reference=reference).order_by("-id").first()
+        return _result_from_json(latest.result) if latest else None
+
+
+def _result_to_json(result: GatewayResult) -> dict[str, object]:
+    return {
+        "outcome": str(result.outcome),
+        "reference": result.reference,
+        "amount": result.amount,
+        "error_code": result.error_code,
+        "decline_code": result.decline_code,
+        "message": result.message,
+        "retryable": result.retryable,
+        "next_action": result.next_action,
+    }
+
+
+def _result_from_json(data: dict) -> GatewayResult:
+    return GatewayResult(**{**data, "outcome": Outcome(data["outcome"])})

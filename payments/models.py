@@ -1,0 +1,382 @@
+from functools import partial
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from config.ids import MAX_LENGTH, new_public_id
+from payments.errors import ErrorCode, StateConflict
+
+
+def _public_id(prefix: str) -> models.CharField:
+    return models.CharField(
+        primary_key=True, max_length=MAX_LENGTH, default=partial(new_public_id, prefix), editable=False
+    )
+
+
+class Merchant(models.Model):
+    """A business that takes payments through Paydesk (an API client)."""
+
+    id = _public_id("mer")
+    slug = models.SlugField(max_length=100, unique=True, help_text="Human handle, e.g. merchant-123")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True, default="")
+    default_gateway = models.CharField(max_length=30, default="sandbox")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "merchants"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+
+class ApiKeyMode(models.TextChoices):
+    """Test keys (`sk_test_…`) never reach a live gateway account; live keys (`sk_live_…`) do."""
+
+    TEST = "test"
+    LIVE = "live"
+
+
+class ApiKeyScope(models.TextChoices):
+    """What a merchant API key may do."""
+
+    PAYMENT_CREATE = "payment:create"
+    PAYMENT_READ = "payment:read"
+    PAYMENT_REFUND = "payment:refund"
+    CUSTOMER_READ = "customer:read"
+    CUSTOMER_WRITE = "customer:write"
+    WEBHOOK_MANAGE = "webhook:manage"
+    PRIVACY_EXPORT = "privacy:export"
+    PRIVACY_ERASE = "privacy:erase"
+
+
+class ApiKey(models.Model):
+    """A merchant's secret key. Only its SHA-256 is stored; the secret is shown once."""
+
+    id = _public_id("key")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=200, blank=True, default="")
+    mode = models.CharField(max_length=4, choices=ApiKeyMode.choices, default=ApiKeyMode.TEST)
+    key_hash = models.CharField(max_length=64, unique=True)
+    display_prefix = models.CharField(max_length=24, help_text="sk_test_ plus the first characters")
+    last4 = models.CharField(max_length=4)
+    scopes = ArrayField(models.CharField(max_length=32, choices=ApiKeyScope.choices))
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        db_table = "api_keys"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def masked(self) -> str:
+        return f"{self.display_prefix}…{self.last4}"
+
+    def has_scopes(self, required: set[str]) -> bool:
+        return required.issubset(self.scopes)
+
+
+class Customer(models.Model):
+    id = _public_id("cus")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="customers")
+    email = models.EmailField(blank=True, default="")
+    name = models.CharField(max_length=200, blank=True, default="")
+    phone = models.CharField(max_length=40, blank=True, default="")
+    description = models.CharField(max_length=500, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "customers"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["merchant", "-created_at"], name="idx_customers_merchant")]
+
+    def __str__(self) -> str:
+        return self.email or self.id
+
+
+class VaultedCard(models.Model):
+    """A card number under envelope encryption (see `payments.vault`). Nothing else in the
+    database holds more of a PAN than BIN and last 4."""
+
+    id = _public_id("vc")
+    key_version = models.PositiveSmallIntegerField()
+    wrapped_key = models.BinaryField(help_text="nonce || AES-GCM(KEK[key_version], data key)")
+    ciphertext = models.BinaryField(help_text="nonce || AES-GCM(data key, PAN)")
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "card_vault"
+
+    def __str__(self) -> str:
+        return f"{self.id} (key v{self.key_version})"
+
+
+class PaymentMethod(models.Model):
+    """A tokenized card: what merchants and operators see of it is brand, last4, expiry,
+    fingerprint."""
+
+    id = _public_id("pm")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payment_methods")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_methods"
+    )
+    type = models.CharField(max_length=20, default="card")
+    vaulted_card = models.OneToOneField(VaultedCard, null=True, on_delete=models.SET_NULL)
+    card_brand = models.CharField(max_length=20)
+    card_bin = models.CharField(max_length=6)
+    card_last4 = models.CharField(max_length=4)
+    card_exp_month = models.PositiveSmallIntegerField()
+    card_exp_year = models.PositiveSmallIntegerField()
+    card_fingerprint = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "payment_methods"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.display
+
+    @property
+    def display(self) -> str:
+        return f"{self.card_brand} •••• {self.card_last4}"
+
+
+class PaymentStatus(models.TextChoices):
+    """Stored uppercase, as the runbook's SQL queries them."""
+
+    PENDING = "PENDING"
+    REQUIRES_ACTION = "REQUIRES_ACTION", "Requires action (e.g. 3-D Secure)"
+    UNDER_REVIEW = "UNDER_REVIEW", "Held for fraud review"
+    PROCESSING = "PROCESSING", "A gateway call is in flight"
+    AUTHORIZED = "AUTHORIZED", "Authorized, awaiting capture"
+    COMPLETED = "COMPLETED", "Captured"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+S = PaymentStatus
+# The one transition map. Terminal states stay terminal, whatever a late webhook says.
+PAYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.PROCESSING, S.UNDER_REVIEW, S.REQUIRES_ACTION, S.FAILED, S.CANCELLED}),
+    S.UNDER_REVIEW: frozenset({S.PROCESSING, S.CANCELLED, S.FAILED}),
+    S.REQUIRES_ACTION: frozenset({S.PROCESSING, S.AUTHORIZED, S.COMPLETED, S.FAILED, S.CANCELLED}),
+    # PROCESSING → AUTHORIZED also covers a failed capture or void returning to where it was.
+    S.PROCESSING: frozenset({S.AUTHORIZED, S.COMPLETED, S.FAILED, S.REQUIRES_ACTION, S.CANCELLED}),
+    S.AUTHORIZED: frozenset({S.PROCESSING, S.COMPLETED, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+# No gateway object exists yet in these states, so cancelling needs no gateway call.
+CANCELLABLE_WITHOUT_GATEWAY = frozenset({S.PENDING, S.UNDER_REVIEW})
+# These hold (or may yet hold) money at the gateway: cancelling voids it there first.
+VOIDABLE = frozenset({S.AUTHORIZED, S.REQUIRES_ACTION})
+
+
+class CaptureMethod(models.TextChoices):
+    """`automatic`: authorize and capture in one gateway call; `manual`: capture later."""
+
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+class PendingOperation(models.TextChoices):
+    """Which gateway call a PROCESSING payment is waiting on (what recovery must ask about)."""
+
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+    VOID = "void"
+
+
+class Payment(models.Model):
+    id = _public_id("pay")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payments")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+    payment_method = models.ForeignKey(
+        PaymentMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
+    )
+    amount = models.BigIntegerField(db_comment="Integer minor units of `currency` (cents for USD)")
+    currency = models.CharField(max_length=3, db_comment="ISO-4217, uppercase")
+    status = models.CharField(max_length=20, choices=PaymentStatus.choices, default=S.PENDING)
+    capture_method = models.CharField(
+        max_length=10, choices=CaptureMethod.choices, default=CaptureMethod.AUTOMATIC
+    )
+    amount_captured = models.BigIntegerField(default=0, db_comment="Minor units")
+    amount_refunded = models.BigIntegerField(default=0, db_comment="Minor units")
+    gateway = models.CharField(max_length=30, blank=True, default="")
+    gateway_reference = models.CharField(max_length=255, blank=True, default="")
+    pending_operation = models.CharField(
+        max_length=10, choices=PendingOperation.choices, blank=True, default=""
+    )
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    cancellation_reason = models.CharField(max_length=30, blank=True, default="")
+    next_action = models.JSONField(null=True, blank=True)
+    description = models.CharField(max_length=500, blank=True, default="")
+    receipt_email = models.EmailField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    livemode = models.BooleanField(default=False)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "payments"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="idx_payments_customer_created"),
+            models.Index(fields=["merchant", "-created_at", "-id"], name="idx_payments_merchant_created"),
+            models.Index(fields=["status", "created_at"], name="idx_payments_status_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payments_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(amount_captured__gte=0, amount_captured__lte=models.F("amount")),
+                name="payments_captured_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount_refunded__gte=0, amount_refunded__lte=models.F("amount_captured")
+                ),
+                name="payments_refunded_within_captured",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    def can_transition_to(self, status: str) -> bool:
+        return status in PAYMENT_TRANSITIONS[self.status]
+
+    def transition_to(self, status: str) -> None:
+        """Move to `status` or raise StateConflict, changing nothing."""
+        if not self.can_transition_to(status):
+            raise StateConflict(
+                f"This payment is {self.status}; it cannot become {status}.",
+                code=ErrorCode.PAYMENT_UNEXPECTED_STATE,
+            )
+        self.status = status
+
+    def can_capture(self) -> bool:
+        return self.status == S.AUTHORIZED
+
+    def can_cancel(self) -> bool:
+        return self.status in CANCELLABLE_WITHOUT_GATEWAY or self.status in VOIDABLE
+
+    def can_refund(self) -> bool:
+        return self.status == S.COMPLETED and self.amount_refunded < self.amount_captured
+
+
+class TransactionKind(models.TextChoices):
+    """One gateway operation. SALE is authorize-and-capture in one call."""
+
+    AUTHORIZE = "AUTHORIZE"
+    SALE = "SALE"
+    CAPTURE = "CAPTURE"
+    VOID = "VOID"
+    REFUND = "REFUND"
+
+
+class TransactionStatus(models.TextChoices):
+    """The gateway's answer to one operation."""
+
+    SUCCEEDED = "SUCCEEDED"
+    DECLINED = "DECLINED"
+    REQUIRES_ACTION = "REQUIRES_ACTION"
+    FAILED = "FAILED", "Gateway or network error"
+
+
+class Transaction(models.Model):
+    """The gateway ledger: one append-only row per gateway operation.
+
+    The table is range-partitioned by month on `created_at` (its DDL is migration SQL; Django
+    only holds its state), so its real primary key is (id, created_at); `id` is random and
+    unique in practice. UPDATE and DELETE are rejected by a trigger.
+    """
+
+    id = _public_id("txn")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
+    kind = models.CharField(max_length=10, choices=TransactionKind.choices)
+    status = models.CharField(max_length=20, choices=TransactionStatus.choices)
+    amount = models.BigIntegerField(db_comment="Minor units")
+    currency = models.CharField(max_length=3)
+    gateway = models.CharField(max_length=30)
+    gateway_reference = models.CharField(max_length=255, blank=True, default="")
+    idempotency_key = models.CharField(max_length=100)
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    latency_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "transactions"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} {self.id}"
+
+
+class IdempotencyStatus(models.TextChoices):
+    """A claimed key is IN_PROGRESS until its response is stored."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class IdempotencyKey(models.Model):
+    """`Idempotency-Key` header records: unique per merchant, kept 24 h, storing the exact
+    response bytes so a replay is byte-identical."""
+
+    id = models.BigAutoField(primary_key=True)
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=IdempotencyStatus.choices)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.BinaryField(null=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "idempotency_keys"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_key_per_merchant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id}:{self.key}"
+
+
+class SandboxOperation(models.Model):
+    """The sandbox gateway's own side of the ledger: what the 'remote' processor recorded,
+    keyed by our gateway idempotency key so a retried call returns the same answer."""
+
+    id = models.BigAutoField(primary_key=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    operation = models.CharField(max_length=10)
+    reference = models.CharField(max_length=64, db_index=True)
+    amount = models.BigIntegerField(db_comment="Minor units")
+    currency = models.CharField(max_length=3)
+    outcome = models.CharField(max_length=30)
+    result = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "sandbox_operations"
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.reference} {self.outcome}"

@@ -1,0 +1,111 @@
+"""Idempotency keys: claim a key before doing the work, store the exact response after.
+
+Same key + same request → the stored response, byte for byte, with no new side effect.
+Same key + different request → 422. Same key while the first is still running → 409.
+The unique constraint (merchant, key) decides who owns a key under concurrency.
+"""
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from payments.errors import (
+    ErrorCode,
+    IdempotencyError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+)
+from payments.models import IdempotencyKey, IdempotencyStatus, Merchant
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: bytes
+
+
+def request_fingerprint(*, method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(b"\n".join([method.encode(), path.encode(), body])).hexdigest()
+
+
+def idempotency_key_validate(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise IdempotencyError(
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable characters.",
+            code=ErrorCode.IDEMPOTENCY_KEY_INVALID,
+            param="Idempotency-Key",
+        )
+    return key
+
+
+_CLAIM_SQL = f"""
+INSERT INTO {IdempotencyKey._meta.db_table}
+    (merchant_id, key, request_fingerprint, status, created_at, expires_at)
+VALUES (%s, %s, %s, %s, %s, %s)
+ON CONFLICT (merchant_id, key) DO UPDATE
+    SET request_fingerprint = EXCLUDED.request_fingerprint, status = EXCLUDED.status,
+        response_status = NULL, response_body = NULL,
+        created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+    WHERE {IdempotencyKey._meta.db_table}.expires_at <= EXCLUDED.created_at
+RETURNING id
+"""  # noqa: S608 (table name from our model, values are parameters)
+
+
+def idempotency_claim(
+    *, merchant: Merchant, key: str, fingerprint: str
+) -> tuple[int | None, StoredResponse | None]:
+    """Claim `key`: returns (claim id, None) when we own it now, (None, stored) to replay.
+
+    One statement, committed on its own, so a concurrent duplicate sees the claim at once.
+    An expired key (older than 24 h) is taken over as new.
+    """
+    now = timezone.now()
+    expires = now + dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            [merchant.id, key, fingerprint, IdempotencyStatus.IN_PROGRESS, now, expires],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0], None
+    existing = IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
+    if existing is None:  # deleted (released) between our insert and read: try again once
+        return idempotency_claim(merchant=merchant, key=key, fingerprint=fingerprint)
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "Keys for idempotent requests can only be used with the same parameters they were "
+            "first used with. Use a new Idempotency-Key for a different request.",
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            param="Idempotency-Key",
+        )
+    if existing.status == IdempotencyStatus.IN_PROGRESS:
+        raise IdempotencyKeyInUse(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
+            param="Idempotency-Key",
+        )
+    return None, StoredResponse(existing.response_status, bytes(existing.response_body))
+
+
+def idempotency_complete(*, claim_id: int, status: int, body: bytes) -> None:
+    IdempotencyKey.objects.filter(pk=claim_id).update(
+        status=IdempotencyStatus.COMPLETED, response_status=status, response_body=body
+    )
+
+
+def idempotency_release(*, claim_id: int) -> None:
+    """Forget a claim whose request changed nothing (it failed validation), so the client
+    can correct the request and retry with the same key."""
+    IdempotencyKey.objects.filter(pk=claim_id).delete()
+
+
+def idempotency_keys_purge() -> int:
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

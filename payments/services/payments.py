@@ -1,0 +1,499 @@
+"""Payments: create (authorize, or authorize and capture), capture, cancel.
+
+Every gateway operation runs in three steps, and no DB transaction or lock is held across
+the network call:
+  1. a transaction marks the payment PROCESSING with the pending operation (committed);
+  2. the gateway is called with an idempotency key derived from the payment and attempt;
+  3. a transaction records the ledger row, the new status, the outbox event and the audit row.
+A crash between 1 and 3 leaves PROCESSING + pending_operation, which recovery resolves by
+asking the gateway; nothing is guessed.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+
+from audit.models import AuditResult
+from audit.services import audit_record
+from payments.audit_actions import AuditAction
+from payments.cards import CardInput, card_brand
+from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateConflict
+from payments.gateways import gateway_get
+from payments.gateways.interface import (
+    AuthorizeRequest,
+    GatewayCard,
+    GatewayError,
+    GatewayResult,
+    GatewayTimeoutError,
+    Outcome,
+)
+from payments.locks import payment_lock
+from payments.models import (
+    CANCELLABLE_WITHOUT_GATEWAY,
+    VOIDABLE,
+    CaptureMethod,
+    Customer,
+    Merchant,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    PendingOperation,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
+)
+from payments.money import MAX_AMOUNT, format_amount, is_known_currency
+from payments.representations import payment_dict
+from payments.vault import vault_card_build, vault_card_reveal
+from webhooks.services import event_publish
+
+logger = logging.getLogger("payments.PaymentService")
+
+CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+
+
+@dataclass(frozen=True)
+class GatewayCall:
+    """What came back from one gateway call: a result, or the error that replaced it."""
+
+    result: GatewayResult | None
+    error: GatewayError | None
+    latency_ms: int
+
+
+def currency_normalize(currency: object) -> str:
+    if not isinstance(currency, str) or not is_known_currency(currency):
+        raise InvalidRequest(
+            "Invalid currency: use a three-letter ISO-4217 code such as 'usd'.",
+            code=ErrorCode.CURRENCY_INVALID,
+            param="currency",
+        )
+    return currency.upper()
+
+
+def amount_validate(amount: object, *, param: str = "amount") -> int:
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise InvalidRequest(
+            "Amount must be an integer number of minor units (e.g. 1050 for 10.50 USD).",
+            code=ErrorCode.PARAMETER_INVALID,
+            param=param,
+        )
+    if amount < 1:
+        raise InvalidRequest(
+            "Amount must be at least 1 minor unit.", code=ErrorCode.AMOUNT_TOO_SMALL, param=param
+        )
+    if amount > MAX_AMOUNT:
+        raise InvalidRequest(
+            f"Amount must be at most {MAX_AMOUNT} minor units.",
+            code=ErrorCode.AMOUNT_TOO_LARGE,
+            param=param,
+        )
+    return amount
+
+
+def _in_transaction() -> bool:
+    # Test cases wrap each test in atomic blocks of their own; those do not count.
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _call_gateway(gateway_name: str, operation: str, call: Any) -> GatewayCall:
+    if _in_transaction():
+        raise RuntimeError(f"gateway {operation} called inside a database transaction")
+    started = time.monotonic()
+    try:
+        result, error = call(gateway_get(gateway_name)), None
+    except GatewayError as exc:
+        result, error = None, exc
+    return GatewayCall(result, error, int((time.monotonic() - started) * 1000))
+
+
+def _log_outcome(payment: Payment, action: str) -> None:
+    level = logging.ERROR if payment.status == PaymentStatus.FAILED else logging.INFO
+    logger.log(
+        level,
+        "Payment %s for amount %s %s with gateway %s",
+        action,
+        format_amount(payment.amount, payment.currency),
+        payment.currency,
+        payment.gateway,
+    )
+
+
+def _payment_snapshot(payment: Payment) -> dict[str, Any]:
+    return {
+        "status": payment.status,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "amount_captured": payment.amount_captured,
+        "gateway": payment.gateway,
+        "error_code": payment.error_code or None,
+    }
+
+
+def _customer_for(merchant: Merchant, customer_id: str | None) -> Customer | None:
+    if not customer_id:
+        return None
+    customer = Customer.objects.filter(merchant=merchant, pk=customer_id).first()
+    if customer is None:
+        raise ResourceMissing("customer", customer_id, param="customer")
+    return customer
+
+
+def _saved_method_for(
+    merchant: Merchant, payment_method_id: str, customer: Customer | None
+) -> PaymentMethod:
+    method = (
+        PaymentMethod.objects.select_related("vaulted_card")
+        .filter(merchant=merchant, pk=payment_method_id)
+        .first()
+    )
+    if method is None or method.vaulted_card is None:
+        raise ResourceMissing("payment_method", payment_method_id, param="payment_method")
+    if method.customer_id and customer is not None and method.customer_id != customer.id:
+        raise InvalidRequest(
+            "This payment method belongs to another customer.",
+            code=ErrorCode.PARAMETER_INVALID,
+            param="payment_method",
+        )
+    return method
+
+
+def payment_method_build(
+    *, merchant: Merchant, card: CardInput, customer: Customer | None = None
+) -> PaymentMethod:
+    """Vault `card` and create its PaymentMethod. Call inside a transaction."""
+    vaulted = vault_card_build(number=card.number)
+    vaulted.save(force_insert=True)
+    return PaymentMethod.objects.create(
+        merchant=merchant,
+        customer=customer,
+        vaulted_card=vaulted,
+        card_brand=card_brand(card.number),
+        card_bin=card.bin,
+        card_last4=card.last4,
+        card_exp_month=card.exp_month,
+        card_exp_year=card.exp_year,
+        card_fingerprint=vaulted.fingerprint,
+    )
+
+
+def payment_create(
+    *,
+    merchant: Merchant,
+    amount: object,
+    currency: object,
+    card: CardInput | None = None,
+    payment_method_id: str | None = None,
+    customer_id: str | None = None,
+    capture_method: str = CaptureMethod.AUTOMATIC,
+    description: str = "",
+    receipt_email: str = "",
+    metadata: dict[str, Any] | None = None,
+    livemode: bool = False,
+    client_ip: str | None = None,
+) -> Payment:
+    """Create a payment and authorize it (and capture it, unless `capture_method` is manual).
+
+    Declines are not exceptions: the payment comes back FAILED with its `error_code`.
+    """
+    amount = amount_validate(amount)
+    currency = currency_normalize(currency)
+    if capture_method not in CaptureMethod.values:
+        raise InvalidRequest(
+            "capture_method must be 'automatic' or 'manual'.",
+            code=ErrorCode.PARAMETER_INVALID,
+            param="capture_method",
+        )
+    if (card is None) == (payment_method_id is None):
+        raise InvalidRequest(
+            "Provide exactly one of payment_method or payment_method_data.",
+            code=ErrorCode.PARAMETER_MISSING,
+            param="payment_method",
+        )
+    customer = _customer_for(merchant, customer_id)
+    saved_method = _saved_method_for(merchant, payment_method_id, customer) if payment_method_id else None
+
+    with transaction.atomic():
+        method = saved_method or payment_method_build(merchant=merchant, card=card)  # type: ignore[arg-type]
+        payment = Payment(
+            merchant=merchant,
+            customer=customer or method.customer,
+            payment_method=method,
+            amount=amount,
+            currency=currency,
+            status=PaymentStatus.PROCESSING,
+            capture_method=capture_method,
+            gateway=merchant.default_gateway,
+            pending_operation=PendingOperation.AUTHORIZE,
+            attempt_count=1,
+            description=description,
+            receipt_email=receipt_email,
+            metadata=metadata or {},
+            livemode=livemode,
+            client_ip=client_ip,
+        )
+        payment.save(force_insert=True)
+        audit_record(
+            action=AuditAction.PAYMENT_CREATED,
+            resource_type="payment",
+            resource_id=payment.id,
+            new=_payment_snapshot(payment),
+        )
+
+    if card is not None:
+        gateway_card = GatewayCard(card.number, card.exp_month, card.exp_year, card.cvc)
+    else:
+        gateway_card = GatewayCard(
+            vault_card_reveal(method.vaulted_card), method.card_exp_month, method.card_exp_year
+        )
+    request = AuthorizeRequest(
+        payment_id=payment.id,
+        amount=amount,
+        currency=currency,
+        card=gateway_card,
+        capture=capture_method == CaptureMethod.AUTOMATIC,
+        idempotency_key=f"{payment.id}:authorize:{payment.attempt_count}",
+        description=description,
+    )
+    call = _call_gateway(payment.gateway, "authorize", lambda gateway: gateway.authorize(request))
+    return _finish(
+        payment_id=payment.id,
+        operation=PendingOperation.AUTHORIZE,
+        kind=TransactionKind.SALE if request.capture else TransactionKind.AUTHORIZE,
+        amount=amount,
+        idempotency_key=request.idempotency_key,
+        call=call,
+    )
+
+
+def payment_capture(*, merchant: Merchant, payment_id: str, amount: object = None) -> Payment:
+    """Capture an AUTHORIZED payment, fully or partly (the rest of the hold is released)."""
+    with transaction.atomic():
+        payment = payment_lock(payment_id=payment_id, merchant=merchant)
+        if not payment.can_capture():
+            raise StateConflict(
+                f"Only AUTHORIZED payments can be captured; this one is {payment.status}.",
+                code=ErrorCode.PAYMENT_UNEXPECTED_STATE,
+            )
+        amount = payment.amount if amount is None else amount_validate(amount, param="amount_to_capture")
+        if amount > payment.amount:
+            raise InvalidRequest(
+                f"amount_to_capture cannot exceed the authorized {payment.amount}.",
+                code=ErrorCode.AMOUNT_TOO_LARGE,
+                param="amount_to_capture",
+            )
+        _begin_operation(payment, PendingOperation.CAPTURE)
+    key = f"{payment.id}:capture:{payment.attempt_count}"
+    call = _call_gateway(
+        payment.gateway,
+        "capture",
+        lambda gateway: gateway.capture(
+            reference=payment.gateway_reference,
+            amount=amount,
+            currency=payment.currency,
+            idempotency_key=key,
+        ),
+    )
+    return _finish(
+        payment_id=payment.id,
+        operation=PendingOperation.CAPTURE,
+        kind=TransactionKind.CAPTURE,
+        amount=amount,
+        idempotency_key=key,
+        call=call,
+    )
+
+
+def payment_cancel(*, merchant: Merchant, payment_id: str, reason: str = "") -> Payment:
+    """Cancel a payment that holds no captured money: directly when nothing exists at the
+    gateway yet, otherwise by voiding the authorization there first."""
+    if reason and reason not in CANCELLATION_REASONS:
+        raise InvalidRequest(
+            f"cancellation_reason must be one of {', '.join(CANCELLATION_REASONS)}.",
+            code=ErrorCode.PARAMETER_INVALID,
+            param="cancellation_reason",
+        )
+    with transaction.atomic():
+        payment = payment_lock(payment_id=payment_id, merchant=merchant)
+        if not payment.can_cancel():
+            raise StateConflict(
+                f"A {payment.status} payment cannot be cancelled.",
+                code=ErrorCode.PAYMENT_UNEXPECTED_STATE,
+            )
+        payment.cancellation_reason = reason
+        if payment.status in CANCELLABLE_WITHOUT_GATEWAY:
+            old = _payment_snapshot(payment)
+            payment.transition_to(PaymentStatus.CANCELLED)
+            payment.save(update_fields=["status", "cancellation_reason", "updated_at"])
+            _record_change(payment, AuditAction.PAYMENT_CANCEL, old, "payment.cancelled")
+            return payment
+        _begin_operation(payment, PendingOperation.VOID)
+    key = f"{payment.id}:void:{payment.attempt_count}"
+    call = _call_gateway(
+        payment.gateway,
+        "void",
+        lambda gateway: gateway.void(reference=payment.gateway_reference, idempotency_key=key),
+    )
+    return _finish(
+        payment_id=payment.id,
+        operation=PendingOperation.VOID,
+        kind=TransactionKind.VOID,
+        amount=payment.amount,
+        idempotency_key=key,
+        call=call,
+    )
+
+
+def _begin_operation(payment: Payment, operation: PendingOperation) -> None:
+    """Step 1 of a follow-up operation, on a locked payment: commit PROCESSING first."""
+    payment.transition_to(PaymentStatus.PROCESSING)
+    payment.pending_operation = operation
+    payment.attempt_count += 1
+    payment.save(
+        update_fields=["status", "pending_operation", "attempt_count", "cancellation_reason", "updated_at"]
+    )
+
+
+def _record_change(
+    payment: Payment,
+    action: AuditAction,
+    old: dict[str, Any],
+    event_type: str | None,
+    result: str = AuditResult.SUCCESS,
+) -> None:
+    audit_record(
+        action=action,
+        resource_type="payment",
+        resource_id=payment.id,
+        old=old,
+        new=_payment_snapshot(payment),
+        result=result,
+    )
+    if event_type:
+        event_publish(
+            merchant_id=payment.merchant_id,
+            event_type=event_type,
+            data=payment_dict(payment),
+            livemode=payment.livemode,
+        )
+
+
+_AUDIT_ACTION = {
+    PendingOperation.AUTHORIZE: AuditAction.PAYMENT_AUTHORIZE,
+    PendingOperation.CAPTURE: AuditAction.PAYMENT_CAPTURE,
+    PendingOperation.VOID: AuditAction.PAYMENT_CANCEL,
+}
+
+
+def _apply_success(payment: Payment, operation: str, result: GatewayResult, amount: int) -> str:
+    """Move the payment to where a successful `operation` leaves it; return the event type."""
+    if operation == PendingOperation.VOID:
+        payment.transition_to(PaymentStatus.CANCELLED)
+        payment.next_action = None
+        return "payment.cancelled"
+    if result.outcome == Outcome.REQUIRES_ACTION:
+        payment.transition_to(PaymentStatus.REQUIRES_ACTION)
+        payment.next_action = result.next_action
+        return "payment.requires_action"
+    if operation == PendingOperation.AUTHORIZE and payment.capture_method == CaptureMethod.MANUAL:
+        payment.transition_to(PaymentStatus.AUTHORIZED)
+        return "payment.authorized"
+    payment.transition_to(PaymentStatus.COMPLETED)
+    payment.amount_captured = amount
+    payment.next_action = None
+    return "payment.completed"
+
+
+def _apply_failure(payment: Payment, operation: str, code: str, message: str) -> str | None:
+    """A decline or a certain failure: an authorization fails the payment; a failed capture
+    or void leaves it where it was, with the error recorded."""
+    payment.error_code = code[:50]
+    payment.error_message = message[:500]
+    if operation == PendingOperation.AUTHORIZE:
+        payment.transition_to(PaymentStatus.FAILED)
+        return "payment.failed"
+    payment.transition_to(
+        PaymentStatus.REQUIRES_ACTION if payment.next_action else PaymentStatus.AUTHORIZED
+    )
+    return None
+
+
+def _finish(
+    *,
+    payment_id: str,
+    operation: PendingOperation,
+    kind: TransactionKind,
+    amount: int,
+    idempotency_key: str,
+    call: GatewayCall,
+) -> Payment:
+    """Step 3: record what the gateway said, in one transaction."""
+    with transaction.atomic():
+        payment = payment_lock(payment_id=payment_id)
+        if payment.status != PaymentStatus.PROCESSING or payment.pending_operation != operation:
+            # Recovery (or a webhook) settled it while we waited; its record stands.
+            logger.warning("Payment %s was settled elsewhere during %s", payment.id, operation)
+            return payment
+        if isinstance(call.error, GatewayTimeoutError):
+            # Ambiguous: the gateway may have acted. Stay PROCESSING for recovery to resolve.
+            audit_record(
+                action=_AUDIT_ACTION[operation],
+                resource_type="payment",
+                resource_id=payment.id,
+                new={**_payment_snapshot(payment), "error_code": call.error.code},
+                result=AuditResult.FAILURE,
+            )
+            return payment
+        old = _payment_snapshot(payment)
+        result = call.result
+        if result is not None and result.outcome != Outcome.DECLINED:
+            event_type = _apply_success(payment, operation, result, amount)
+            txn_status = (
+                TransactionStatus.REQUIRES_ACTION
+                if result.outcome == Outcome.REQUIRES_ACTION
+                else TransactionStatus.SUCCEEDED
+            )
+            audit_result = AuditResult.SUCCESS
+            error_code, error_message = "", ""
+        else:
+            if result is not None:
+                error_code = result.decline_code or result.error_code
+                error_message = result.message
+                txn_status = TransactionStatus.DECLINED
+            else:
+                error_code = call.error.code if call.error else "gateway_error"
+                error_message = "The gateway could not be reached; nothing was charged."
+                txn_status = TransactionStatus.FAILED
+            event_type = _apply_failure(payment, operation, error_code, error_message)
+            audit_result = AuditResult.FAILURE
+        if result is not None and result.reference:
+            payment.gateway_reference = result.reference
+        payment.pending_operation = ""
+        payment.save()
+        Transaction.objects.create(
+            payment=payment,
+            kind=kind,
+            status=txn_status,
+            amount=amount,
+            currency=payment.currency,
+            gateway=payment.gateway,
+            gateway_reference=payment.gateway_reference,
+            idempotency_key=idempotency_key,
+            error_code=error_code,
+            error_message=error_message,
+            latency_ms=call.latency_ms,
+        )
+        _record_change(payment, _AUDIT_ACTION[operation], old, event_type, audit_result)
+    _log_outcome(payment, _log_action(payment, operation))
+    return payment
+
+
+def _log_action(payment: Payment, operation: str) -> str:
+    if payment.status == PaymentStatus.FAILED:
+        return "failed"
+    if operation == PendingOperation.CAPTURE:
+        return "captured" if payment.status == PaymentStatus.COMPLETED else "capture_failed"
+    return payment.status.lower()

@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from payments.services.idempotency import idempotency_keys_purge
+from payments.services.partitions import transaction_partitions_ensure
+
+
+@shared_task(acks_late=True)
+def transaction_partitions_ensure_task(months_ahead: int = 3) -> list[str]:
+    return transaction_partitions_ensure(months_ahead=months_ahead)
+
+
+@shared_task(acks_late=True)
+def idempotency_keys_purge_task() -> int:
+    return idempotency_keys_purge()

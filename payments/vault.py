@@ -1,0 +1,95 @@
+"""The card vault: AES-256-GCM envelope encryption with versioned keys.
+
+Each card gets its own random data key; the PAN is encrypted with it and the data key is
+wrapped by the active key-encryption key (KEK) from `VAULT_KEYS`. Rotation re-wraps data keys
+under a newer KEK version. A keyed HMAC-SHA256 fingerprint lets us match cards without
+decrypting them. Both AES-GCM calls bind the record id as associated data, so a ciphertext
+cannot be swapped onto another record.
+"""
+
+import base64
+import functools
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from payments.models import VaultedCard
+
+NONCE_BYTES = 12
+
+
+@dataclass(frozen=True)
+class VaultKeys:
+    keks: dict[int, bytes]
+    fingerprint_key: bytes
+
+    @property
+    def active_version(self) -> int:
+        return max(self.keks)
+
+
+def _decode_key(value: str, name: str) -> bytes:
+    try:
+        key = base64.b64decode(value, validate=True)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid base64") from exc
+    if len(key) != 32:
+        raise ImproperlyConfigured(f"{name} must decode to 32 bytes (AES-256)")
+    return key
+
+
+def parse_vault_keys(keks_setting: str, fingerprint_setting: str) -> VaultKeys:
+    """Parse `VAULT_KEYS` ("1:<base64>,2:<base64>") and `VAULT_FINGERPRINT_KEY`."""
+    keks: dict[int, bytes] = {}
+    for entry in filter(None, (part.strip() for part in keks_setting.split(","))):
+        version, _, encoded = entry.partition(":")
+        if not version.isdigit() or not encoded:
+            raise ImproperlyConfigured("VAULT_KEYS entries look like '<version>:<base64 key>'")
+        keks[int(version)] = _decode_key(encoded, f"VAULT_KEYS version {version}")
+    if not keks:
+        raise ImproperlyConfigured("VAULT_KEYS is not set")
+    if not fingerprint_setting:
+        raise ImproperlyConfigured("VAULT_FINGERPRINT_KEY is not set")
+    return VaultKeys(keks, _decode_key(fingerprint_setting, "VAULT_FINGERPRINT_KEY"))
+
+
+@functools.cache
+def vault_keys() -> VaultKeys:
+    return parse_vault_keys(settings.VAULT_KEYS, settings.VAULT_FINGERPRINT_KEY)
+
+
+def card_fingerprint(number: str) -> str:
+    return hmac.new(vault_keys().fingerprint_key, number.encode(), hashlib.sha256).hexdigest()
+
+
+def _seal(key: bytes, plaintext: bytes, associated: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, associated)
+
+
+def _open(key: bytes, sealed: bytes, associated: bytes) -> bytes:
+    return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
+
+
+def vault_card_build(*, number: str) -> VaultedCard:
+    """Encrypt `number` into an unsaved VaultedCard (the caller saves it in its transaction)."""
+    keys = vault_keys()
+    card = VaultedCard(key_version=keys.active_version, fingerprint=card_fingerprint(number))
+    data_key = AESGCM.generate_key(bit_length=256)
+    card.ciphertext = _seal(data_key, number.encode(), card.id.encode())
+    card.wrapped_key = _seal(
+        keys.keks[card.key_version], data_key, f"{card.id}:{card.key_version}".encode()
+    )
+    return card
+
+
+def vault_card_reveal(card: VaultedCard) -> str:
+    """Decrypt a PAN for the one gateway call that needs it. Never store or log the result."""
+    kek = vault_keys().keks[card.key_version]
+    data_key = _open(kek, bytes(card.wrapped_key), f"{card.id}:{card.key_version}".encode())
+    return _open(data_key, bytes(card.ciphertext), card.id.encode()).decode()
