@@ -6,7 +6,7 @@ from audit.context import RequestContext, current_context
 from audit.models import AuditLog, AuditResult, SecurityEvent
 
 
-def audit_record(
+def audit_entry(
     *,
     action: str,
     resource_type: str,
@@ -16,10 +16,10 @@ def audit_record(
     result: str = AuditResult.SUCCESS,
     context: RequestContext | None = None,
 ) -> AuditLog:
-    """Append one audit row. Call it inside the transaction that makes the change, so the
-    change and its record commit (or roll back) together."""
+    """Build (not save) one audit row, for a caller that writes it in the same statement as
+    its change (`config.db.statements`)."""
     context = context or current_context()
-    return AuditLog.objects.create(
+    return AuditLog(
         user_id=context.actor_id,
         actor_type=context.actor_type,
         action=action,
@@ -32,6 +32,31 @@ def audit_record(
         result=result,
         request_id=context.request_id,
     )
+
+
+def audit_record(
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    result: str = AuditResult.SUCCESS,
+    context: RequestContext | None = None,
+) -> AuditLog:
+    """Append one audit row. Call it inside the transaction that makes the change, so the
+    change and its record commit (or roll back) together."""
+    row = audit_entry(
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        old=old,
+        new=new,
+        result=result,
+        context=context,
+    )
+    row.save(force_insert=True)
+    return row
 
 
 def security_event_record(

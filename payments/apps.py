@@ -7,3 +7,4 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import checks  # noqa: F401  (registers system checks)
+        from payments.api import schema  # noqa: F401  (registers the OpenAPI auth scheme)

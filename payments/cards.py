@@ -48,6 +48,10 @@ def card_brand(number: str) -> str:
     return "unknown"
 
 
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def card_input_validate(
     *, number: object, exp_month: object, exp_year: object, cvc: object, today: dt.date | None = None
 ) -> CardInput:
@@ -60,7 +64,8 @@ def card_input_validate(
             param=f"{CARD_PARAM}[number]",
         )
     digits = number.replace(" ", "").replace("-", "")
-    if not (digits.isdigit() and 12 <= len(digits) <= 19 and luhn_valid(digits)):
+    # isdigit() alone also admits '²' and fullwidth digits, which no card number contains.
+    if not (_ascii_digits(digits) and 12 <= len(digits) <= 19 and luhn_valid(digits)):
         raise InvalidRequest(
             "The card number is not a valid credit card number.",
             code=ErrorCode.INVALID_NUMBER,
@@ -86,7 +91,7 @@ def card_input_validate(
         )
     if cvc is None:
         cvc = ""
-    if not isinstance(cvc, str) or (cvc and not (cvc.isdigit() and 3 <= len(cvc) <= 4)):
+    if not isinstance(cvc, str) or (cvc and not (_ascii_digits(cvc) and 3 <= len(cvc) <= 4)):
         raise InvalidRequest(
             "The card's security code must be 3 or 4 digits.",
             code=ErrorCode.INVALID_CVC,

@@ -103,27 +103,10 @@ class Customer(models.Model):
         return self.email or self.id
 
 
-class VaultedCard(models.Model):
-    """A card number under envelope encryption (see `payments.vault`). Nothing else in the
-    database holds more of a PAN than BIN and last 4."""
-
-    id = _public_id("vc")
-    key_version = models.PositiveSmallIntegerField()
-    wrapped_key = models.BinaryField(help_text="nonce || AES-GCM(KEK[key_version], data key)")
-    ciphertext = models.BinaryField(help_text="nonce || AES-GCM(data key, PAN)")
-    fingerprint = models.CharField(max_length=64, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        db_table = "card_vault"
-
-    def __str__(self) -> str:
-        return f"{self.id} (key v{self.key_version})"
-
-
 class PaymentMethod(models.Model):
-    """A tokenized card: what merchants and operators see of it is brand, last4, expiry,
-    fingerprint."""
+    """A tokenized card. Merchants and operators see brand, last4, expiry and fingerprint;
+    the PAN exists only under envelope encryption in the vault_* columns (`payments.vault`).
+    """
 
     id = _public_id("pm")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payment_methods")
@@ -131,7 +114,9 @@ class PaymentMethod(models.Model):
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_methods"
     )
     type = models.CharField(max_length=20, default="card")
-    vaulted_card = models.OneToOneField(VaultedCard, null=True, on_delete=models.SET_NULL)
+    vault_key_version = models.PositiveSmallIntegerField(null=True)
+    vault_wrapped_key = models.BinaryField(null=True, help_text="nonce || AES-GCM(KEK, data key)")
+    vault_ciphertext = models.BinaryField(null=True, help_text="nonce || AES-GCM(data key, PAN)")
     card_brand = models.CharField(max_length=20)
     card_bin = models.CharField(max_length=6)
     card_last4 = models.CharField(max_length=4)

@@ -3,8 +3,8 @@
 Each card gets its own random data key; the PAN is encrypted with it and the data key is
 wrapped by the active key-encryption key (KEK) from `VAULT_KEYS`. Rotation re-wraps data keys
 under a newer KEK version. A keyed HMAC-SHA256 fingerprint lets us match cards without
-decrypting them. Both AES-GCM calls bind the record id as associated data, so a ciphertext
-cannot be swapped onto another record.
+decrypting them. Both AES-GCM calls bind the payment method id (and key version) as
+associated data, so a ciphertext cannot be swapped onto another record.
 """
 
 import base64
@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.models import VaultedCard
+from payments.models import PaymentMethod
 
 NONCE_BYTES = 12
 
@@ -76,20 +76,21 @@ def _open(key: bytes, sealed: bytes, associated: bytes) -> bytes:
     return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
 
 
-def vault_card_build(*, number: str) -> VaultedCard:
-    """Encrypt `number` into an unsaved VaultedCard (the caller saves it in its transaction)."""
+def vault_card_seal(method: PaymentMethod, *, number: str) -> None:
+    """Encrypt `number` into `method`'s vault columns and set its fingerprint (unsaved; the
+    caller saves it in its transaction)."""
     keys = vault_keys()
-    card = VaultedCard(key_version=keys.active_version, fingerprint=card_fingerprint(number))
     data_key = AESGCM.generate_key(bit_length=256)
-    card.ciphertext = _seal(data_key, number.encode(), card.id.encode())
-    card.wrapped_key = _seal(
-        keys.keks[card.key_version], data_key, f"{card.id}:{card.key_version}".encode()
+    method.vault_key_version = keys.active_version
+    method.vault_ciphertext = _seal(data_key, number.encode(), method.id.encode())
+    method.vault_wrapped_key = _seal(
+        keys.keks[method.vault_key_version], data_key, f"{method.id}:{method.vault_key_version}".encode()
     )
-    return card
+    method.card_fingerprint = card_fingerprint(number)
 
 
-def vault_card_reveal(card: VaultedCard) -> str:
+def vault_card_reveal(method: PaymentMethod) -> str:
     """Decrypt a PAN for the one gateway call that needs it. Never store or log the result."""
-    kek = vault_keys().keks[card.key_version]
-    data_key = _open(kek, bytes(card.wrapped_key), f"{card.id}:{card.key_version}".encode())
-    return _open(data_key, bytes(card.ciphertext), card.id.encode()).decode()
+    version = method.vault_key_version
+    data_key = _open(vault_keys().keks[version], bytes(method.vault_wrapped_key), f"{method.id}:{version}".encode())
+    return _open(data_key, bytes(method.vault_ciphertext), method.id.encode()).decode()

@@ -5,10 +5,17 @@ from typing import Any
 from webhooks.models import OutboxEvent
 
 
-def event_publish(
+def event_build(
     *, merchant_id: str, event_type: str, data: dict[str, Any], livemode: bool = False
 ) -> OutboxEvent:
-    """Write an outbound event to the outbox. Call inside the transaction of the change."""
-    return OutboxEvent.objects.create(
-        merchant_id=merchant_id, type=event_type, data=data, livemode=livemode
-    )
+    """Build (not save) an outbound event, for a caller that writes it in the same statement
+    as its change."""
+    return OutboxEvent(merchant_id=merchant_id, type=event_type, data=data, livemode=livemode)
+
+
+def event_publish(**event: Any) -> OutboxEvent:
+    """Write an outbound event (arguments as `event_build`) to the outbox. Call inside the
+    transaction of the change."""
+    row = event_build(**event)
+    row.save(force_insert=True)
+    return row

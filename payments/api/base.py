@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payments.api.parsers import BoundedJSONParser
 from payments.errors import ErrorCode, InvalidRequest
 from payments.models import Merchant
 from payments.selectors import MAX_PAGE_SIZE, Cursor, Page
@@ -30,6 +31,7 @@ class _Replay(Exception):  # noqa: N818 (control flow, not an error)
 
 
 class MerchantAPIView(APIView):
+    parser_classes = [BoundedJSONParser]
     required_scopes: dict[str, str] = {}
     _idempotency_claim: int | None = None
 
@@ -95,7 +97,10 @@ def _query_int(params: Any, name: str, low: int, high: int, default: int | None 
     raw = params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only ('²'.isdigit() is true but int() refuses it), and short enough that
+    # int() never meets its 4300-digit limit.
+    valid = raw.isascii() and raw.isdigit() and len(raw) <= 20
+    if not valid or not low <= int(raw) <= high:
         raise InvalidRequest(
             f"{name} must be an integer from {low} to {high}.", code=ErrorCode.PARAMETER_INVALID, param=name
         )
@@ -108,6 +113,14 @@ def query_params_check(params: Any, allowed: set[str]) -> None:
         raise InvalidRequest(
             f"Unknown query parameter: {unknown[0][:40]}", code=ErrorCode.PARAMETER_UNKNOWN, param=unknown[0][:40]
         )
+    for name, values in params.lists():
+        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.
+        if any("\x00" in value for value in values):
+            raise InvalidRequest(
+                f"{name} cannot contain null characters.",
+                code=ErrorCode.PARAMETER_INVALID,
+                param=name,
+            )
 
 
 CURSOR_PARAMS = {"limit", "starting_after", "ending_before"}

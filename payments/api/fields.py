@@ -35,7 +35,8 @@ class MetadataField(serializers.Field):
 
     default_error_messages = {
         "invalid": "Metadata must be an object of at most 50 string keys (≤ 40 characters) "
-        "with string values (≤ 500 characters)."
+        "with string values (≤ 500 characters).",
+        "null_character": "Metadata keys and values cannot contain null characters.",
     }
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
@@ -44,6 +45,8 @@ class MetadataField(serializers.Field):
         for key, value in data.items():
             if len(key) > 40 or not isinstance(value, str) or len(value) > 500:
                 self.fail("invalid")
+            if "\x00" in key or "\x00" in value:  # PostgreSQL JSONB cannot store NUL
+                self.fail("null_character")
         return data
 
     def to_representation(self, value: dict[str, str]) -> dict[str, str]:

@@ -42,6 +42,7 @@ def customer_create(
 def customer_payment_method_add(*, customer: Customer, card: CardInput) -> PaymentMethod:
     """Vault a card and save it on the customer. The CVC is not kept."""
     method = payment_method_build(merchant=customer.merchant, card=card, customer=customer)
+    method.save(force_insert=True)
     audit_record(
         action=AuditAction.PAYMENT_METHOD_CREATED,
         resource_type="payment_method",

@@ -17,7 +17,8 @@ from typing import Any
 from django.db import connection, transaction
 
 from audit.models import AuditResult
-from audit.services import audit_record
+from audit.services import audit_entry, audit_record
+from config.db.statements import insert_rows, update_where_then_insert
 from payments.audit_actions import AuditAction
 from payments.cards import CardInput, card_brand
 from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateConflict
@@ -47,8 +48,8 @@ from payments.models import (
 )
 from payments.money import MAX_AMOUNT, format_amount, is_known_currency
 from payments.representations import payment_dict
-from payments.vault import vault_card_build, vault_card_reveal
-from webhooks.services import event_publish
+from payments.vault import vault_card_reveal, vault_card_seal
+from webhooks.services import event_build
 
 logger = logging.getLogger("payments.PaymentService")
 
@@ -145,12 +146,8 @@ def _customer_for(merchant: Merchant, customer_id: str | None) -> Customer | Non
 def _saved_method_for(
     merchant: Merchant, payment_method_id: str, customer: Customer | None
 ) -> PaymentMethod:
-    method = (
-        PaymentMethod.objects.select_related("vaulted_card")
-        .filter(merchant=merchant, pk=payment_method_id)
-        .first()
-    )
-    if method is None or method.vaulted_card is None:
+    method = PaymentMethod.objects.filter(merchant=merchant, pk=payment_method_id).first()
+    if method is None or method.vault_ciphertext is None:
         raise ResourceMissing("payment_method", payment_method_id, param="payment_method")
     if method.customer_id and customer is not None and method.customer_id != customer.id:
         raise InvalidRequest(
@@ -164,20 +161,18 @@ def _saved_method_for(
 def payment_method_build(
     *, merchant: Merchant, card: CardInput, customer: Customer | None = None
 ) -> PaymentMethod:
-    """Vault `card` and create its PaymentMethod. Call inside a transaction."""
-    vaulted = vault_card_build(number=card.number)
-    vaulted.save(force_insert=True)
-    return PaymentMethod.objects.create(
+    """An unsaved PaymentMethod with `card` sealed into the vault columns."""
+    method = PaymentMethod(
         merchant=merchant,
         customer=customer,
-        vaulted_card=vaulted,
         card_brand=card_brand(card.number),
         card_bin=card.bin,
         card_last4=card.last4,
         card_exp_month=card.exp_month,
         card_exp_year=card.exp_year,
-        card_fingerprint=vaulted.fingerprint,
     )
+    vault_card_seal(method, number=card.number)
+    return method
 
 
 def payment_create(
@@ -216,38 +211,38 @@ def payment_create(
     customer = _customer_for(merchant, customer_id)
     saved_method = _saved_method_for(merchant, payment_method_id, customer) if payment_method_id else None
 
-    with transaction.atomic():
-        method = saved_method or payment_method_build(merchant=merchant, card=card)  # type: ignore[arg-type]
-        payment = Payment(
-            merchant=merchant,
-            customer=customer or method.customer,
-            payment_method=method,
-            amount=amount,
-            currency=currency,
-            status=PaymentStatus.PROCESSING,
-            capture_method=capture_method,
-            gateway=merchant.default_gateway,
-            pending_operation=PendingOperation.AUTHORIZE,
-            attempt_count=1,
-            description=description,
-            receipt_email=receipt_email,
-            metadata=metadata or {},
-            livemode=livemode,
-            client_ip=client_ip,
-        )
-        payment.save(force_insert=True)
-        audit_record(
-            action=AuditAction.PAYMENT_CREATED,
-            resource_type="payment",
-            resource_id=payment.id,
-            new=_payment_snapshot(payment),
-        )
+    method = saved_method or payment_method_build(merchant=merchant, card=card)  # type: ignore[arg-type]
+    payment = Payment(
+        merchant=merchant,
+        customer=customer or method.customer,
+        payment_method=method,
+        amount=amount,
+        currency=currency,
+        status=PaymentStatus.PROCESSING,
+        capture_method=capture_method,
+        gateway=merchant.default_gateway,
+        pending_operation=PendingOperation.AUTHORIZE,
+        attempt_count=1,
+        description=description,
+        receipt_email=receipt_email,
+        metadata=metadata or {},
+        livemode=livemode,
+        client_ip=client_ip,
+    )
+    created = audit_entry(
+        action=AuditAction.PAYMENT_CREATED,
+        resource_type="payment",
+        resource_id=payment.id,
+        new=_payment_snapshot(payment),
+    )
+    # Transaction 1, as one statement: the card (when new), the PROCESSING payment, its audit row.
+    insert_rows(*([] if saved_method else [method]), payment, created)
 
     if card is not None:
         gateway_card = GatewayCard(card.number, card.exp_month, card.exp_year, card.cvc)
     else:
         gateway_card = GatewayCard(
-            vault_card_reveal(method.vaulted_card), method.card_exp_month, method.card_exp_year
+            vault_card_reveal(method), method.card_exp_month, method.card_exp_year
         )
     request = AuthorizeRequest(
         payment_id=payment.id,
@@ -260,7 +255,7 @@ def payment_create(
     )
     call = _call_gateway(payment.gateway, "authorize", lambda gateway: gateway.authorize(request))
     return _finish(
-        payment_id=payment.id,
+        payment=payment,
         operation=PendingOperation.AUTHORIZE,
         kind=TransactionKind.SALE if request.capture else TransactionKind.AUTHORIZE,
         amount=amount,
@@ -298,7 +293,7 @@ def payment_capture(*, merchant: Merchant, payment_id: str, amount: object = Non
         ),
     )
     return _finish(
-        payment_id=payment.id,
+        payment=payment,
         operation=PendingOperation.CAPTURE,
         kind=TransactionKind.CAPTURE,
         amount=amount,
@@ -328,7 +323,7 @@ def payment_cancel(*, merchant: Merchant, payment_id: str, reason: str = "") -> 
             old = _payment_snapshot(payment)
             payment.transition_to(PaymentStatus.CANCELLED)
             payment.save(update_fields=["status", "cancellation_reason", "updated_at"])
-            _record_change(payment, AuditAction.PAYMENT_CANCEL, old, "payment.cancelled")
+            insert_rows(*_change_rows(payment, AuditAction.PAYMENT_CANCEL, old, "payment.cancelled"))
             return payment
         _begin_operation(payment, PendingOperation.VOID)
     key = f"{payment.id}:void:{payment.attempt_count}"
@@ -338,7 +333,7 @@ def payment_cancel(*, merchant: Merchant, payment_id: str, reason: str = "") -> 
         lambda gateway: gateway.void(reference=payment.gateway_reference, idempotency_key=key),
     )
     return _finish(
-        payment_id=payment.id,
+        payment=payment,
         operation=PendingOperation.VOID,
         kind=TransactionKind.VOID,
         amount=payment.amount,
@@ -357,28 +352,34 @@ def _begin_operation(payment: Payment, operation: PendingOperation) -> None:
     )
 
 
-def _record_change(
+def _change_rows(
     payment: Payment,
     action: AuditAction,
     old: dict[str, Any],
     event_type: str | None,
     result: str = AuditResult.SUCCESS,
-) -> None:
-    audit_record(
-        action=action,
-        resource_type="payment",
-        resource_id=payment.id,
-        old=old,
-        new=_payment_snapshot(payment),
-        result=result,
-    )
-    if event_type:
-        event_publish(
-            merchant_id=payment.merchant_id,
-            event_type=event_type,
-            data=payment_dict(payment),
-            livemode=payment.livemode,
+) -> list[Any]:
+    """The audit row and (when merchants are told) the outbox event of a payment change."""
+    rows: list[Any] = [
+        audit_entry(
+            action=action,
+            resource_type="payment",
+            resource_id=payment.id,
+            old=old,
+            new=_payment_snapshot(payment),
+            result=result,
         )
+    ]
+    if event_type:
+        rows.append(
+            event_build(
+                merchant_id=payment.merchant_id,
+                event_type=event_type,
+                data=payment_dict(payment),
+                livemode=payment.livemode,
+            )
+        )
+    return rows
 
 
 _AUDIT_ACTION = {
@@ -421,59 +422,69 @@ def _apply_failure(payment: Payment, operation: str, code: str, message: str) ->
     return None
 
 
+# The columns step 3 may change on a payment.
+_SETTLED_FIELDS = (
+    "status",
+    "amount_captured",
+    "error_code",
+    "error_message",
+    "next_action",
+    "gateway_reference",
+    "pending_operation",
+    "updated_at",
+)
+
+
 def _finish(
     *,
-    payment_id: str,
+    payment: Payment,
     operation: PendingOperation,
     kind: TransactionKind,
     amount: int,
     idempotency_key: str,
     call: GatewayCall,
 ) -> Payment:
-    """Step 3: record what the gateway said, in one transaction."""
-    with transaction.atomic():
-        payment = payment_lock(payment_id=payment_id)
-        if payment.status != PaymentStatus.PROCESSING or payment.pending_operation != operation:
-            # Recovery (or a webhook) settled it while we waited; its record stands.
-            logger.warning("Payment %s was settled elsewhere during %s", payment.id, operation)
-            return payment
-        if isinstance(call.error, GatewayTimeoutError):
-            # Ambiguous: the gateway may have acted. Stay PROCESSING for recovery to resolve.
-            audit_record(
-                action=_AUDIT_ACTION[operation],
-                resource_type="payment",
-                resource_id=payment.id,
-                new={**_payment_snapshot(payment), "error_code": call.error.code},
-                result=AuditResult.FAILURE,
-            )
-            return payment
-        old = _payment_snapshot(payment)
-        result = call.result
-        if result is not None and result.outcome != Outcome.DECLINED:
-            event_type = _apply_success(payment, operation, result, amount)
-            txn_status = (
-                TransactionStatus.REQUIRES_ACTION
-                if result.outcome == Outcome.REQUIRES_ACTION
-                else TransactionStatus.SUCCEEDED
-            )
-            audit_result = AuditResult.SUCCESS
-            error_code, error_message = "", ""
+    """Step 3: record what the gateway said. `payment` is our copy from step 1; the write
+    applies only if the row is still PROCESSING this operation (compare-and-set), so a
+    recovery run or webhook that settled it meanwhile is never overwritten."""
+    expected = {"status": PaymentStatus.PROCESSING, "pending_operation": operation}
+    if isinstance(call.error, GatewayTimeoutError):
+        # Ambiguous: the gateway may have acted. Stay PROCESSING for recovery to resolve.
+        audit_record(
+            action=_AUDIT_ACTION[operation],
+            resource_type="payment",
+            resource_id=payment.id,
+            new={**_payment_snapshot(payment), "error_code": call.error.code},
+            result=AuditResult.FAILURE,
+        )
+        return payment
+    old = _payment_snapshot(payment)
+    result = call.result
+    if result is not None and result.outcome != Outcome.DECLINED:
+        event_type = _apply_success(payment, operation, result, amount)
+        txn_status = (
+            TransactionStatus.REQUIRES_ACTION
+            if result.outcome == Outcome.REQUIRES_ACTION
+            else TransactionStatus.SUCCEEDED
+        )
+        audit_result = AuditResult.SUCCESS
+        error_code, error_message = "", ""
+    else:
+        if result is not None:
+            error_code = result.decline_code or result.error_code
+            error_message = result.message
+            txn_status = TransactionStatus.DECLINED
         else:
-            if result is not None:
-                error_code = result.decline_code or result.error_code
-                error_message = result.message
-                txn_status = TransactionStatus.DECLINED
-            else:
-                error_code = call.error.code if call.error else "gateway_error"
-                error_message = "The gateway could not be reached; nothing was charged."
-                txn_status = TransactionStatus.FAILED
-            event_type = _apply_failure(payment, operation, error_code, error_message)
-            audit_result = AuditResult.FAILURE
-        if result is not None and result.reference:
-            payment.gateway_reference = result.reference
-        payment.pending_operation = ""
-        payment.save()
-        Transaction.objects.create(
+            error_code = call.error.code if call.error else "gateway_error"
+            error_message = "The gateway could not be reached; nothing was charged."
+            txn_status = TransactionStatus.FAILED
+        event_type = _apply_failure(payment, operation, error_code, error_message)
+        audit_result = AuditResult.FAILURE
+    if result is not None and result.reference:
+        payment.gateway_reference = result.reference
+    payment.pending_operation = ""
+    rows = [
+        Transaction(
             payment=payment,
             kind=kind,
             status=txn_status,
@@ -485,8 +496,13 @@ def _finish(
             error_code=error_code,
             error_message=error_message,
             latency_ms=call.latency_ms,
-        )
-        _record_change(payment, _AUDIT_ACTION[operation], old, event_type, audit_result)
+        ),
+        *_change_rows(payment, _AUDIT_ACTION[operation], old, event_type, audit_result),
+    ]
+    # Transaction 2, as one statement: status, ledger row, audit row, outbox event.
+    if not update_where_then_insert(payment, expected=expected, changes=_SETTLED_FIELDS, inserts=rows):
+        logger.warning("Payment %s was settled elsewhere during %s", payment.id, operation)
+        return Payment.objects.select_related("payment_method").get(pk=payment.pk)
     _log_outcome(payment, _log_action(payment, operation))
     return payment
 

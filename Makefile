@@ -1,0 +1,48 @@
+# Paydesk. `make run` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint format worker beat bench stop-db clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve on http://127.0.0.1:8092 with demo data (embedded PostgreSQL unless DATABASE_URL is set)
+run: $(STAMP)
+	./scripts/run.sh
+
+## The test suite (embedded PostgreSQL unless DATABASE_URL is set)
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+## Celery worker for both queues (needs REDIS_URL)
+worker: $(STAMP)
+	$(VENV)/bin/celery -A config worker -Q default,webhook_queue --loglevel INFO
+
+beat: $(STAMP)
+	$(VENV)/bin/celery -A config beat --loglevel INFO
+
+## Load benchmark against a running `make run` server (see tests/bench/README.md)
+bench: $(STAMP)
+	$(VENV)/bin/python tests/bench/payments_bench.py
+
+stop-db:
+	./scripts/stop-embedded-db.sh
+
+clean: stop-db
+	rm -rf .data

@@ -1,0 +1,86 @@
+"""Write several rows in one SQL statement (one round trip, atomic on its own).
+
+The payment hot path is budgeted in Python CPU and round trips (see DESIGN.md's performance
+notes): an ORM save per row plus BEGIN/COMMIT costs several times what one statement of
+data-modifying CTEs does. These helpers take ordinary unsaved model instances, so the rows are
+still built by the models and services that own them; only the sending is batched.
+"""
+
+import functools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+
+@functools.cache
+def _insert_shape(model: type[models.Model]) -> tuple[str, tuple[models.Field, ...], str, str]:
+    fields = tuple(field for field in model._meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return connection.ops.quote_name(model._meta.db_table), fields, f"({columns})", placeholders
+
+
+def _row(instance: models.Model) -> tuple[str, str, str, list[Any]]:
+    table, fields, columns, placeholders = _insert_shape(type(instance))
+    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    return table, columns, placeholders, params
+
+
+def insert_rows(*instances: models.Model) -> None:
+    """INSERT every instance (primary keys must be set by their defaults) in one statement."""
+    ctes, params = [], []
+    *leading, last = [_row(instance) for instance in instances]
+    for index, (table, columns, placeholders, row_params) in enumerate(leading):
+        ctes.append(f"i{index} AS (INSERT INTO {table} {columns} VALUES ({placeholders}))")
+        params.extend(row_params)
+    table, columns, placeholders, row_params = last
+    params.extend(row_params)
+    prefix = f"WITH {', '.join(ctes)} " if ctes else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{prefix}INSERT INTO {table} {columns} VALUES ({placeholders})", params)
+    for instance in instances:
+        instance._state.adding = False
+
+
+def update_where_then_insert(
+    instance: models.Model,
+    *,
+    expected: Mapping[str, Any],
+    changes: Sequence[str],
+    inserts: Sequence[models.Model] = (),
+) -> bool:
+    """Compare-and-set: UPDATE `instance`'s row with the values of its fields named in
+    `changes` only if its columns still hold `expected`; insert `inserts` only if it did.
+    One statement: the row lock, the check, the update and the inserts succeed or fail
+    together. Returns whether the row matched."""
+    model = type(instance)
+    meta = model._meta
+    quote = connection.ops.quote_name
+    assignments, params = [], []
+    for name in changes:
+        field = meta.get_field(name)
+        value = field.pre_save(instance, False) if getattr(field, "auto_now", False) else getattr(instance, field.attname)
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    conditions = [f"{quote(meta.pk.column)} = %s"]
+    params.append(instance.pk)
+    for name, value in expected.items():
+        field = meta.get_field(name)
+        conditions.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    ctes = [
+        f"guard AS (UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {' AND '.join(conditions)} RETURNING 1)"
+    ]
+    for index, row in enumerate(inserts):
+        table, columns, placeholders, row_params = _row(row)
+        ctes.append(f"i{index} AS (INSERT INTO {table} {columns} SELECT {placeholders} FROM guard)")
+        params.extend(row_params)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT count(*) FROM guard", params)
+        matched = cursor.fetchone()[0] == 1
+    if matched:
+        for row in inserts:
+            row._state.adding = False
+    return matched

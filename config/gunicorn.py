@@ -1,0 +1,23 @@
+"""gunicorn settings for `make run` and production (override with the environment).
+
+Threads, not only processes: a worker waiting on a gateway must not block others, and the
+GIL is released while waiting on the network or PostgreSQL. 1.5 processes per core.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("PAYDESK_BIND", "127.0.0.1:8092")
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, int(multiprocessing.cpu_count() * 1.5))))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+backlog = 2048
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = 20000
+max_requests_jitter = 2000
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") == "1" else None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+proc_name = "paydesk"

@@ -1,0 +1,141 @@
+"""Demo data for `make run`: a merchant, an admin login, a test API key and a few hundred
+payments across statuses and currencies. Idempotent: a second run reuses what exists and
+prints the same login and key (kept in .data/demo-credentials.json, outside git)."""
+
+import json
+import random
+import secrets
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit.management.base import AuditedCommand
+from payments.cards import CardInput
+from payments.errors import AuthenticationFailed, PaydeskError
+from payments.models import ApiKeyScope, Payment, PaymentStatus
+from payments.services.api_keys import api_key_authenticate, api_key_issue, merchant_get_or_create
+from payments.services.customers import customer_create
+from payments.services.partitions import transaction_partitions_ensure
+from payments.services.payments import payment_cancel, payment_capture, payment_create
+
+DEMO_PAYMENTS = 300
+CARDS = [
+    ("4242424242424242", 70),  # succeeds
+    ("5555555555554444", 10),  # succeeds (mastercard)
+    ("4000000000000002", 5),  # generic decline
+    ("4000000000009995", 5),  # insufficient funds
+    ("4000000000000069", 3),  # expired card
+    ("4000000000000127", 2),  # incorrect cvc
+    ("4000002760003184", 5),  # 3-D Secure required
+]
+CURRENCIES = [("USD", 50), ("EUR", 25), ("GBP", 12), ("JPY", 8), ("KWD", 5)]
+
+
+def _weighted(rng: random.Random, options: list[tuple[str, int]]) -> str:
+    values, weights = zip(*options, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+class Command(AuditedCommand):
+    help = "Load demo data idempotently and print the URL, login and API key."
+    expected_errors = (PaydeskError,)
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8092")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        credentials_path = Path(settings.DATA_DIR) / "demo-credentials.json"
+        credentials = json.loads(credentials_path.read_text()) if credentials_path.exists() else {}
+        merchant, _ = merchant_get_or_create(slug="demo-store", name="Demo Store")
+        credentials["password"] = self._admin(credentials.get("password"))
+        credentials["api_key"] = self._api_key(merchant, credentials.get("api_key"))
+        credentials_path.write_text(json.dumps(credentials))
+        credentials_path.chmod(0o600)
+        transaction_partitions_ensure(months_back=2, months_ahead=3)
+        created = self._payments(merchant)
+        url = options["url"]
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    "Paydesk demo is ready" + (f" ({created} demo payments created)" if created else ""),
+                    f"  Back office:  {url}/admin/   login: admin / {credentials['password']}",
+                    f"  API:          {url}/api/v1/payments   docs: {url}/api/v1/docs",
+                    f"  Test API key: {credentials['api_key']}",
+                    f"  Health:       {url}/actuator/health",
+                    f"  Try:  curl -s {url}/api/v1/payments?limit=3 -H 'Authorization: Bearer {credentials['api_key']}'",
+                    "",
+                ]
+            )
+        )
+
+    def _admin(self, password: str | None) -> str:
+        user_model = get_user_model()
+        user = user_model.objects.filter(username="admin").first()
+        if user is None or password is None or not user.check_password(password):
+            password = password or secrets.token_urlsafe(12)
+            user = user or user_model(username="admin", email="admin@paydesk.invalid")
+            user.is_staff = user.is_superuser = True
+            user.set_password(password)
+            user.save()
+        return password
+
+    def _api_key(self, merchant: Any, secret: str | None) -> str:
+        if secret:
+            try:
+                api_key_authenticate(secret=secret)
+                return secret
+            except AuthenticationFailed:
+                pass
+        return api_key_issue(merchant=merchant, scopes=ApiKeyScope.values, name="demo").secret
+
+    def _payments(self, merchant: Any) -> int:
+        missing = DEMO_PAYMENTS - Payment.objects.filter(merchant=merchant).count()
+        if missing <= 0:
+            return 0
+        started = timezone.now()
+        rng = random.Random(42)  # noqa: S311 (demo data, not security)
+        customers = [
+            customer_create(merchant=merchant, email=f"customer{i}@example.com", name=f"Customer {i}")
+            for i in range(20)
+        ]
+        for _ in range(missing):
+            manual = rng.random() < 0.2
+            payment = payment_create(
+                merchant=merchant,
+                amount=rng.randint(100, 50_000),
+                currency=_weighted(rng, CURRENCIES),
+                card=CardInput(_weighted(rng, CARDS), 12, 2030, "123"),
+                customer_id=rng.choice(customers).id,
+                capture_method="manual" if manual else "automatic",
+                description="Demo order",
+            )
+            if payment.status == PaymentStatus.AUTHORIZED:
+                roll = rng.random()
+                if roll < 0.4:
+                    payment_capture(merchant=merchant, payment_id=payment.id, amount=payment.amount // 2 or 1)
+                elif roll < 0.6:
+                    payment_cancel(merchant=merchant, payment_id=payment.id, reason="requested_by_customer")
+        self._spread_over_last_month(merchant, started)
+        return missing
+
+    def _spread_over_last_month(self, merchant: Any, since: Any) -> None:
+        """Give demo payments (and their ledger rows) believable times over the last 30 days.
+        A sanctioned maintenance write: the ledger is otherwise append-only."""
+        shift = "make_interval(secs => abs(hashtext({column})) %% (30 * 86400))"
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL paydesk.maintenance = 'on'")
+            cursor.execute(
+                f"UPDATE transactions SET created_at = created_at - {shift.format(column='payment_id')} "  # noqa: S608
+                "WHERE payment_id IN (SELECT id FROM payments WHERE merchant_id = %s AND created_at >= %s)",
+                [merchant.id, since],
+            )
+            cursor.execute(
+                f"UPDATE payments SET created_at = created_at - {shift.format(column='id')} "  # noqa: S608
+                "WHERE merchant_id = %s AND created_at >= %s",
+                [merchant.id, since],
+            )

@@ -1,0 +1,96 @@
+import threading
+from collections import Counter
+
+import pytest
+from rest_framework.test import APIClient
+
+from payments.gateways.sandbox import SandboxGateway
+from payments.models import ApiKeyScope
+from payments.services.api_keys import IssuedApiKey, api_key_issue, merchant_get_or_create
+from payments.services.payments import _in_transaction
+
+ALL_SCOPES = list(ApiKeyScope.values)
+PAYMENTS_URL = "/api/v1/payments"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def merchant(db):
+    merchant, _ = merchant_get_or_create(slug="acme", name="Acme Inc.")
+    return merchant
+
+
+@pytest.fixture
+def api_key(merchant) -> IssuedApiKey:
+    return api_key_issue(merchant=merchant, scopes=ALL_SCOPES)
+
+
+@pytest.fixture
+def api_client(api_key) -> APIClient:
+    return client_for(api_key.secret)
+
+
+@pytest.fixture
+def other_merchant(db):
+    merchant, _ = merchant_get_or_create(slug="globex", name="Globex Corp.")
+    return merchant
+
+
+@pytest.fixture
+def other_api_client(other_merchant) -> APIClient:
+    return client_for(api_key_issue(merchant=other_merchant, scopes=ALL_SCOPES).secret)
+
+
+def client_for(secret: str, **headers: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}", **headers)
+    return client
+
+
+def card_data(number: str = "4242424242424242", *, cvc: str = "123") -> dict:
+    return {
+        "type": "card",
+        "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": cvc},
+    }
+
+
+def payment_body(number: str = "4242424242424242", *, amount: int = 1050, **fields) -> dict:
+    return {"amount": amount, "currency": "usd", "payment_method_data": card_data(number), **fields}
+
+
+def create_payment(client: APIClient, number: str = "4242424242424242", **fields):
+    return client.post(PAYMENTS_URL, payment_body(number, **fields), format="json")
+
+
+class GatewayCalls:
+    """Thread-safe count of sandbox gateway calls per operation, plus whether any call ran
+    while a (non-test) database transaction was open."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.inside_transaction: list[str] = []
+
+    def record(self, operation: str) -> None:
+        with self._lock:
+            self.counts[operation] += 1
+            if _in_transaction():
+                self.inside_transaction.append(operation)
+
+
+@pytest.fixture
+def gateway_calls(monkeypatch) -> GatewayCalls:
+    calls = GatewayCalls()
+    for operation in ("authorize", "capture", "void", "refund"):
+        original = getattr(SandboxGateway, operation)
+
+        def counted(self, *args, _original=original, _operation=operation, **kwargs):
+            calls.record(_operation)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(SandboxGateway, operation, counted)
+    return calls
