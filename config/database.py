@@ -14,6 +14,10 @@ def embedded_postgres_settings(data_dir: Path) -> dict[str, Any]:
     pgserver listens on a Unix socket inside `data_dir` only, so it never clashes with a system
     PostgreSQL; the server keeps running after this process exits (`cleanup_mode=None`).
     """
+    import warnings
+
+    # pgserver keeps a lock file under the runtime dir; falling back to /tmp is fine here.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)

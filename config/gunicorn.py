@@ -7,9 +7,11 @@ GIL is released while waiting on the network or PostgreSQL. 1.5 processes per co
 import multiprocessing
 import os
 
+from config.logging import logging_config
+
 bind = os.environ.get("PAYDESK_BIND", "127.0.0.1:8092")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, int(multiprocessing.cpu_count() * 1.5))))
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 backlog = 2048
 timeout = 30
@@ -20,4 +22,14 @@ max_requests_jitter = 2000
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own lines in the runbook's format too.
+logconfig_dict = logging_config(os.environ.get("LOG_LEVEL", "INFO"))
+logconfig_dict["loggers"] |= {
+    "gunicorn.error": {"level": loglevel.upper(), "handlers": ["console"], "propagate": False},
+    "gunicorn.access": {
+        "level": "INFO" if accesslog else "WARNING",
+        "handlers": ["console"],
+        "propagate": False,
+    },
+}
 proc_name = "paydesk"

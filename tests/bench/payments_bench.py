@@ -1,0 +1,113 @@
+"""`make bench`: load POST /api/v1/payments on a running server (`make run`) with wrk.
+
+Closed loop, 64 connections, unique Idempotency-Key per request, sandbox gateway. Prints
+throughput, p50/p90/p99 latency, errors, and SQL statements per payment (measured in-process
+on the same code). Environment: BENCH_URL (default http://127.0.0.1:8092), BENCH_API_KEY
+(default: the demo key from .data/demo-credentials.json), BENCH_CONNECTIONS (64),
+BENCH_DURATION (30s), BENCH_THREADS (2).
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LUA = Path(__file__).with_name("payment_create.lua")
+
+
+def api_key() -> str:
+    if os.environ.get("BENCH_API_KEY"):
+        return os.environ["BENCH_API_KEY"]
+    credentials = ROOT / ".data" / "demo-credentials.json"
+    if not credentials.exists():
+        sys.exit("No BENCH_API_KEY and no demo credentials: start the server with `make run` first.")
+    return json.loads(credentials.read_text())["api_key"]
+
+
+def wait_healthy(url: str) -> None:
+    for _ in range(60):
+        try:
+            with urllib.request.urlopen(f"{url}/actuator/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    sys.exit(f"{url}/actuator/health is not UP: is `make run` serving?")
+
+
+def run_wrk(url: str, key: str, duration: str) -> dict[str, float]:
+    threads = os.environ.get("BENCH_THREADS", "2")
+    connections = os.environ.get("BENCH_CONNECTIONS", "64")
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}", "--latency", "-s", str(LUA), url]
+    output = subprocess.run(  # noqa: S603 (fixed command)
+        command, env={**os.environ, "BENCH_API_KEY": key}, capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"^RESULT (.*)$", output, re.MULTILINE)
+    if not match:
+        sys.exit(f"wrk printed no RESULT line:\n{output}")
+    return {name: float(value) for name, value in (pair.split("=") for pair in match.group(1).split())}
+
+
+def queries_per_payment() -> int:
+    """Count SQL statements for one payment through the real view stack, in this process."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    body = {
+        "amount": 1999,
+        "currency": "usd",
+        "payment_method_data": {
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        },
+    }
+    client = Client()
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {api_key()}"}
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            "/api/v1/payments",
+            json.dumps(body),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=f"bench-count-{time.time()}",
+            **headers,
+        )
+    assert response.status_code == 201, response.content
+    return len(captured.captured_queries)
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    url = os.environ.get("BENCH_URL", "http://127.0.0.1:8092")
+    key = api_key()
+    wait_healthy(url)
+    run_wrk(url, key, "5s")  # warm-up: pools, caches, JIT-free but page cache warm
+    result = run_wrk(url, key, os.environ.get("BENCH_DURATION", "30s"))
+    result["queries_per_payment"] = queries_per_payment()
+    print(
+        f"POST /api/v1/payments, {os.environ.get('BENCH_CONNECTIONS', '64')} connections, sandbox gateway:\n"
+        f"  {result['rps']:.0f} payments/s over {result['seconds']:.0f}s ({result['requests']:.0f} requests)\n"
+        f"  latency p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+        f"max {result['max_ms']:.1f} ms\n"
+        f"  errors {result['errors']:.0f} (non-2xx {result['non2xx']:.0f})\n"
+        f"  SQL statements per payment: {result['queries_per_payment']}"
+    )
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / f"payments-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
