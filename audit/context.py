@@ -20,7 +20,8 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "paydesk_request_context", default=RequestContext()  # noqa: B039 (frozen, immutable)
+    "paydesk_request_context",
+    default=RequestContext(),  # noqa: B039 (frozen, immutable)
 )
 
 

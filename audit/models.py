@@ -20,7 +20,9 @@ class AuditLog(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     timestamp = models.DateTimeField(auto_now_add=True)
-    user_id = models.CharField(max_length=255, help_text="Actor: user:<id>, api_key:<id>, cli:<os user>, system")
+    user_id = models.CharField(
+        max_length=255, help_text="Actor: user:<id>, api_key:<id>, cli:<os user>, system"
+    )
     actor_type = models.CharField(max_length=20)
     action = models.CharField(max_length=100)
     resource_type = models.CharField(max_length=50)
@@ -29,7 +31,9 @@ class AuditLog(models.Model):
     new_value = models.JSONField(null=True, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.TextField(blank=True, default="")
-    result = models.CharField(max_length=20, choices=AuditResult.choices, default=AuditResult.SUCCESS)
+    result = models.CharField(
+        max_length=20, choices=AuditResult.choices, default=AuditResult.SUCCESS
+    )
     request_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
@@ -42,7 +46,8 @@ class AuditLog(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.user_id} {self.action} {self.resource_type}:{self.resource_id}"
+        resource = f"{self.resource_type}:{self.resource_id}"
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.user_id} {self.action} {resource}"
 
 
 class SecurityEvent(models.Model):
@@ -60,7 +65,9 @@ class SecurityEvent(models.Model):
     class Meta:
         db_table = "security_events"
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["event_type", "created_at"], name="idx_security_event_type")]
+        indexes = [
+            models.Index(fields=["event_type", "created_at"], name="idx_security_event_type")
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event_type} {self.ip_address}"

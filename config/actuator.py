@@ -13,7 +13,10 @@ def _database() -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('server_version'), current_schema()")
         version, schema = cursor.fetchone()
-    return {"status": "UP", "details": {"database": "PostgreSQL", "version": version, "schema": schema}}
+    return {
+        "status": "UP",
+        "details": {"database": "PostgreSQL", "version": version, "schema": schema},
+    }
 
 
 def _cache() -> dict[str, Any]:

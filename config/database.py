@@ -28,10 +28,7 @@ def embedded_postgres_settings(data_dir: Path) -> dict[str, Any]:
 
 def database_settings(env: environ.Env, data_dir: Path) -> dict[str, Any]:
     url = env.str("DATABASE_URL", default="")
-    if url:
-        config = env.db_url_config(url)
-    else:
-        config = embedded_postgres_settings(data_dir)
+    config = env.db_url_config(url) if url else embedded_postgres_settings(data_dir)
     config["ENGINE"] = ENGINE
     options: dict[str, Any] = {"options": "-c search_path=payment"}
     if env.bool("DB_POOL", default=True):

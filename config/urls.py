@@ -7,7 +7,11 @@ from payments.api.errors import api_not_found, api_server_error
 
 urlpatterns = [
     path("actuator/health", actuator.health, name="actuator-health"),
-    path("api/v1/schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="api-schema"),
+    path(
+        "api/v1/schema",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+        name="api-schema",
+    ),
     path(
         "api/v1/docs",
         SpectacularSwaggerView.as_view(
@@ -20,7 +24,7 @@ urlpatterns = [
 ]
 
 
-def handler404(request, exception=None):  # noqa: ANN001, ANN201 (Django's signature)
+def handler404(request, exception=None):
     if request.path.startswith("/api/"):
         return api_not_found(request, exception)
     from django.views.defaults import page_not_found
@@ -28,7 +32,7 @@ def handler404(request, exception=None):  # noqa: ANN001, ANN201 (Django's signa
     return page_not_found(request, exception)
 
 
-def handler500(request):  # noqa: ANN001, ANN201
+def handler500(request):
     if request.path.startswith("/api/"):
         return api_server_error(request)
     from django.views.defaults import server_error

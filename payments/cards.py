@@ -53,7 +53,12 @@ def _ascii_digits(text: str) -> bool:
 
 
 def card_input_validate(
-    *, number: object, exp_month: object, exp_year: object, cvc: object, today: dt.date | None = None
+    *,
+    number: object,
+    exp_month: object,
+    exp_year: object,
+    cvc: object,
+    today: dt.date | None = None,
 ) -> CardInput:
     """Check a card's shape (not whether it is good: that is the gateway's call)."""
     today = today or dt.date.today()

@@ -13,14 +13,16 @@ from payments.vault import parse_vault_keys
 def check_secrets(app_configs: Any, **kwargs: Any) -> list[Error]:
     errors = []
     if not settings.SECRET_KEY:
-        errors.append(Error("SECRET_KEY is not set.", hint="Set it in the environment.", id="paydesk.E001"))
+        errors.append(
+            Error("SECRET_KEY is not set.", hint="Set it in the environment.", id="paydesk.E001")
+        )
     try:
         parse_vault_keys(settings.VAULT_KEYS, settings.VAULT_FINGERPRINT_KEY)
     except ImproperlyConfigured as exc:
         errors.append(
             Error(
                 f"Card vault keys: {exc}.",
-                hint="Set VAULT_KEYS='1:<base64 32 bytes>' and VAULT_FINGERPRINT_KEY in the environment.",
+                hint="Set VAULT_KEYS='1:<base64 32 bytes>' and VAULT_FINGERPRINT_KEY.",
                 id="paydesk.E002",
             )
         )

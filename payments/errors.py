@@ -78,7 +78,9 @@ class ResourceMissing(PaydeskError):
 
     def __init__(self, resource: str, resource_id: str, *, param: str | None = "id") -> None:
         super().__init__(
-            f"No such {resource}: '{resource_id[:64]}'", code=ErrorCode.RESOURCE_MISSING, param=param
+            f"No such {resource}: '{resource_id[:64]}'",
+            code=ErrorCode.RESOURCE_MISSING,
+            param=param,
         )
 
 

@@ -9,7 +9,10 @@ from payments.errors import ErrorCode, StateConflict
 
 def _public_id(prefix: str) -> models.CharField:
     return models.CharField(
-        primary_key=True, max_length=MAX_LENGTH, default=partial(new_public_id, prefix), editable=False
+        primary_key=True,
+        max_length=MAX_LENGTH,
+        default=partial(new_public_id, prefix),
+        editable=False,
     )
 
 
@@ -17,7 +20,9 @@ class Merchant(models.Model):
     """A business that takes payments through Paydesk (an API client)."""
 
     id = _public_id("mer")
-    slug = models.SlugField(max_length=100, unique=True, help_text="Human handle, e.g. merchant-123")
+    slug = models.SlugField(
+        max_length=100, unique=True, help_text="Human handle, e.g. merchant-123"
+    )
     name = models.CharField(max_length=200)
     email = models.EmailField(blank=True, default="")
     default_gateway = models.CharField(max_length=30, default="sandbox")
@@ -224,11 +229,15 @@ class Payment(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="idx_payments_customer_created"),
-            models.Index(fields=["merchant", "-created_at", "-id"], name="idx_payments_merchant_created"),
+            models.Index(
+                fields=["merchant", "-created_at", "-id"], name="idx_payments_merchant_created"
+            ),
             models.Index(fields=["status", "created_at"], name="idx_payments_status_created"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payments_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payments_amount_positive"
+            ),
             models.CheckConstraint(
                 condition=models.Q(amount_captured__gte=0, amount_captured__lte=models.F("amount")),
                 name="payments_captured_within_amount",

@@ -65,7 +65,9 @@ def _keyset_page(queryset: QuerySet, cursor: Cursor, resource: str) -> Page:
 
 def payment_get(*, merchant: Merchant, payment_id: str) -> Payment:
     payment = (
-        Payment.objects.select_related("payment_method").filter(merchant=merchant, pk=payment_id).first()
+        Payment.objects.select_related("payment_method")
+        .filter(merchant=merchant, pk=payment_id)
+        .first()
     )
     if payment is None:
         raise ResourceMissing("payment", payment_id)

@@ -84,7 +84,9 @@ def vault_card_seal(method: PaymentMethod, *, number: str) -> None:
     method.vault_key_version = keys.active_version
     method.vault_ciphertext = _seal(data_key, number.encode(), method.id.encode())
     method.vault_wrapped_key = _seal(
-        keys.keks[method.vault_key_version], data_key, f"{method.id}:{method.vault_key_version}".encode()
+        keys.keks[method.vault_key_version],
+        data_key,
+        f"{method.id}:{method.vault_key_version}".encode(),
     )
     method.card_fingerprint = card_fingerprint(number)
 
@@ -92,5 +94,9 @@ def vault_card_seal(method: PaymentMethod, *, number: str) -> None:
 def vault_card_reveal(method: PaymentMethod) -> str:
     """Decrypt a PAN for the one gateway call that needs it. Never store or log the result."""
     version = method.vault_key_version
-    data_key = _open(vault_keys().keks[version], bytes(method.vault_wrapped_key), f"{method.id}:{version}".encode())
+    data_key = _open(
+        vault_keys().keks[version],
+        bytes(method.vault_wrapped_key),
+        f"{method.id}:{version}".encode(),
+    )
     return _open(data_key, bytes(method.vault_ciphertext), method.id.encode()).decode()

@@ -10,7 +10,10 @@ class OutboxEvent(models.Model):
     (the transactional outbox). Delivery to merchant endpoints reads from here."""
 
     id = models.CharField(
-        primary_key=True, max_length=MAX_LENGTH, default=partial(new_public_id, "evt"), editable=False
+        primary_key=True,
+        max_length=MAX_LENGTH,
+        default=partial(new_public_id, "evt"),
+        editable=False,
     )
     merchant_id = models.CharField(max_length=MAX_LENGTH, db_index=True)
     type = models.CharField(max_length=100)

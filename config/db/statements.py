@@ -23,7 +23,9 @@ def _insert_shape(model: type[models.Model]) -> tuple[str, tuple[models.Field, .
 
 def _row(instance: models.Model) -> tuple[str, str, str, list[Any]]:
     table, fields, columns, placeholders = _insert_shape(type(instance))
-    params = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
     return table, columns, placeholders, params
 
 
@@ -60,7 +62,11 @@ def update_where_then_insert(
     assignments, params = [], []
     for name in changes:
         field = meta.get_field(name)
-        value = field.pre_save(instance, False) if getattr(field, "auto_now", False) else getattr(instance, field.attname)
+        value = (
+            field.pre_save(instance, False)
+            if getattr(field, "auto_now", False)
+            else getattr(instance, field.attname)
+        )
         assignments.append(f"{quote(field.column)} = %s")
         params.append(field.get_db_prep_save(value, connection))
     conditions = [f"{quote(meta.pk.column)} = %s"]

@@ -25,7 +25,7 @@ from payments.services.idempotency import (
 _UNCHANGED_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 413, 415, 422})
 
 
-class _Replay(Exception):  # noqa: N818 (control flow, not an error)
+class _Replay(Exception):
     def __init__(self, stored: StoredResponse) -> None:
         self.stored = stored
 
@@ -74,7 +74,9 @@ class MerchantAPIView(APIView):
             else:
                 if isinstance(response, Response):
                     response.render()
-                idempotency_complete(claim_id=claim_id, status=response.status_code, body=response.content)
+                idempotency_complete(
+                    claim_id=claim_id, status=response.status_code, body=response.content
+                )
         return response
 
     def validated(self, serializer_class: type, data: Any) -> dict[str, Any]:
@@ -93,7 +95,9 @@ class MerchantAPIView(APIView):
         )
 
 
-def _query_int(params: Any, name: str, low: int, high: int, default: int | None = None) -> int | None:
+def _query_int(
+    params: Any, name: str, low: int, high: int, default: int | None = None
+) -> int | None:
     raw = params.get(name)
     if raw is None:
         return default
@@ -102,7 +106,9 @@ def _query_int(params: Any, name: str, low: int, high: int, default: int | None 
     valid = raw.isascii() and raw.isdigit() and len(raw) <= 20
     if not valid or not low <= int(raw) <= high:
         raise InvalidRequest(
-            f"{name} must be an integer from {low} to {high}.", code=ErrorCode.PARAMETER_INVALID, param=name
+            f"{name} must be an integer from {low} to {high}.",
+            code=ErrorCode.PARAMETER_INVALID,
+            param=name,
         )
     return int(raw)
 
@@ -111,7 +117,9 @@ def query_params_check(params: Any, allowed: set[str]) -> None:
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise InvalidRequest(
-            f"Unknown query parameter: {unknown[0][:40]}", code=ErrorCode.PARAMETER_UNKNOWN, param=unknown[0][:40]
+            f"Unknown query parameter: {unknown[0][:40]}",
+            code=ErrorCode.PARAMETER_UNKNOWN,
+            param=unknown[0][:40],
         )
     for name, values in params.lists():
         # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.

@@ -18,7 +18,9 @@ _DRF_CODES = {
 }
 
 
-def error_body(error_type: str, code: str, message: str, param: str | None = None) -> dict[str, Any]:
+def error_body(
+    error_type: str, code: str, message: str, param: str | None = None
+) -> dict[str, Any]:
     return {"error": {"type": error_type, "code": code, "message": message, "param": param}}
 
 
@@ -54,7 +56,15 @@ def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
             message = f"{param}: {message}"
         return 400, error_body(ErrorType.INVALID_REQUEST, code, message, param), {}
     if isinstance(exc, exceptions.ParseError):
-        return 400, error_body(ErrorType.INVALID_REQUEST, ErrorCode.INVALID_JSON, "The request body is not valid JSON."), {}
+        return (
+            400,
+            error_body(
+                ErrorType.INVALID_REQUEST,
+                ErrorCode.INVALID_JSON,
+                "The request body is not valid JSON.",
+            ),
+            {},
+        )
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         body = error_body(
             ErrorType.AUTHENTICATION,
@@ -63,11 +73,23 @@ def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
         )
         return 401, body, {"WWW-Authenticate": 'Bearer realm="paydesk"'}
     if isinstance(exc, exceptions.PermissionDenied):
-        return 403, error_body(ErrorType.PERMISSION, ErrorCode.INSUFFICIENT_SCOPE, str(exc.detail)), {}
+        return (
+            403,
+            error_body(ErrorType.PERMISSION, ErrorCode.INSUFFICIENT_SCOPE, str(exc.detail)),
+            {},
+        )
     if isinstance(exc, exceptions.NotFound | Http404):
-        return 404, error_body(ErrorType.INVALID_REQUEST, ErrorCode.RESOURCE_MISSING, "Not found."), {}
+        return (
+            404,
+            error_body(ErrorType.INVALID_REQUEST, ErrorCode.RESOURCE_MISSING, "Not found."),
+            {},
+        )
     if isinstance(exc, exceptions.MethodNotAllowed):
-        return 405, error_body(ErrorType.INVALID_REQUEST, ErrorCode.METHOD_NOT_ALLOWED, str(exc.detail)), {}
+        return (
+            405,
+            error_body(ErrorType.INVALID_REQUEST, ErrorCode.METHOD_NOT_ALLOWED, str(exc.detail)),
+            {},
+        )
     if isinstance(exc, exceptions.UnsupportedMediaType):
         body = error_body(
             ErrorType.INVALID_REQUEST,
@@ -76,9 +98,15 @@ def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
         )
         return 415, body, {}
     if isinstance(exc, exceptions.APIException):
-        return exc.status_code, error_body(ErrorType.INVALID_REQUEST, ErrorCode.PARAMETER_INVALID, str(exc.detail)), {}
+        return (
+            exc.status_code,
+            error_body(ErrorType.INVALID_REQUEST, ErrorCode.PARAMETER_INVALID, str(exc.detail)),
+            {},
+        )
     logger.exception("Unhandled API error")
-    body = error_body(ErrorType.API, ErrorCode.INTERNAL_ERROR, "An internal error occurred. It has been logged.")
+    body = error_body(
+        ErrorType.API, ErrorCode.INTERNAL_ERROR, "An internal error occurred. It has been logged."
+    )
     return 500, body, {}
 
 
@@ -92,8 +120,20 @@ def json_error(status: int, body: dict[str, Any]) -> JsonResponse:
 
 
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return json_error(404, error_body(ErrorType.INVALID_REQUEST, ErrorCode.RESOURCE_MISSING, "Unrecognized request URL."))
+    return json_error(
+        404,
+        error_body(
+            ErrorType.INVALID_REQUEST, ErrorCode.RESOURCE_MISSING, "Unrecognized request URL."
+        ),
+    )
 
 
 def api_server_error(request: HttpRequest) -> JsonResponse:
-    return json_error(500, error_body(ErrorType.API, ErrorCode.INTERNAL_ERROR, "An internal error occurred. It has been logged."))
+    return json_error(
+        500,
+        error_body(
+            ErrorType.API,
+            ErrorCode.INTERNAL_ERROR,
+            "An internal error occurred. It has been logged.",
+        ),
+    )

@@ -61,6 +61,10 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {unknown[0]: [serializers.ErrorDetail("Unknown parameter.", code="parameter_unknown")]}
+                    {
+                        unknown[0]: [
+                            serializers.ErrorDetail("Unknown parameter.", code="parameter_unknown")
+                        ]
+                    }
                 )
         return super().to_internal_value(data)

@@ -69,7 +69,9 @@ def payment_response(payment: Payment, action: str, success_status: int = 200) -
     )
     body = payment_dict(payment)
     if payment.status != PaymentStatus.FAILED or not payment.error_code:
-        return Response(body, status=202 if payment.status == PaymentStatus.PROCESSING else success_status)
+        return Response(
+            body, status=202 if payment.status == PaymentStatus.PROCESSING else success_status
+        )
     if payment.error_code == ErrorCode.GATEWAY_UNAVAILABLE:
         error = GatewayUnavailable(payment.error_message, code=ErrorCode.GATEWAY_UNAVAILABLE)
         return Response({"error": {**error.as_dict(), "payment": body}}, status=error.http_status)
@@ -132,7 +134,9 @@ class PaymentListCreateView(MerchantAPIView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        query_params_check(params, CURSOR_PARAMS | {"status", "customer", "created[gte]", "created[lte]"})
+        query_params_check(
+            params, CURSOR_PARAMS | {"status", "customer", "created[gte]", "created[lte]"}
+        )
         status = params.get("status")
         if status and status.upper() not in PaymentStatus.values:
             raise InvalidRequest(
@@ -146,7 +150,9 @@ class PaymentListCreateView(MerchantAPIView):
             created_gte=timestamp_from_query(params, "created[gte]"),
             created_lte=timestamp_from_query(params, "created[lte]"),
         )
-        page = payment_list(merchant=self.merchant, filters=filters, cursor=cursor_from_query(params))
+        page = payment_list(
+            merchant=self.merchant, filters=filters, cursor=cursor_from_query(params)
+        )
         return self.list_response(page, payment_dict)
 
 
@@ -234,7 +240,9 @@ class CustomerDetailView(MerchantAPIView):
 
     @extend_schema(operation_id="customers_retrieve", responses={200: CustomerOut, **ERRORS})
     def get(self, request: Request, customer_id: str) -> Response:
-        return Response(customer_dict(customer_get(merchant=self.merchant, customer_id=customer_id)))
+        return Response(
+            customer_dict(customer_get(merchant=self.merchant, customer_id=customer_id))
+        )
 
 
 class CustomerPaymentMethodsView(MerchantAPIView):
@@ -267,5 +275,7 @@ class CustomerPaymentMethodsView(MerchantAPIView):
     def get(self, request: Request, customer_id: str) -> Response:
         query_params_check(request.query_params, CURSOR_PARAMS)
         customer = customer_get(merchant=self.merchant, customer_id=customer_id)
-        page = customer_payment_method_list(customer=customer, cursor=cursor_from_query(request.query_params))
+        page = customer_payment_method_list(
+            customer=customer, cursor=cursor_from_query(request.query_params)
+        )
         return self.list_response(page, payment_method_dict)

@@ -48,7 +48,13 @@ class SandboxGateway:
             time.sleep(settings.SANDBOX_LATENCY_MS / 1000)
 
     def _record(
-        self, *, idempotency_key: str, operation: str, reference: str, result: GatewayResult, currency: str
+        self,
+        *,
+        idempotency_key: str,
+        operation: str,
+        reference: str,
+        result: GatewayResult,
+        currency: str,
     ) -> GatewayResult:
         """Store the answer under the idempotency key; on a retry return the stored one."""
         try:
@@ -127,7 +133,11 @@ class SandboxGateway:
 
     def void(self, *, reference: str, idempotency_key: str) -> GatewayResult:
         return self._follow_up(
-            operation="void", reference=reference, amount=0, currency="", idempotency_key=idempotency_key
+            operation="void",
+            reference=reference,
+            amount=0,
+            currency="",
+            idempotency_key=idempotency_key,
         )
 
     def refund(

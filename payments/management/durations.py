@@ -10,5 +10,7 @@ def parse_duration(text: str) -> dt.timedelta:
     """'90d', '24h', '30m', '2w' → timedelta."""
     match = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
     if not match:
-        raise CommandError(f"Invalid duration {text!r}: use a number and s, m, h, d or w (e.g. 90d).")
+        raise CommandError(
+            f"Invalid duration {text!r}: use a number and s, m, h, d or w (e.g. 90d)."
+        )
     return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})

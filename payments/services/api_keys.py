@@ -88,9 +88,15 @@ def api_key_issue(
     expires_at: dt.datetime | None = None,
 ) -> IssuedApiKey:
     if mode not in ApiKeyMode.values:
-        raise InvalidRequest("mode must be 'test' or 'live'.", code=ErrorCode.PARAMETER_INVALID, param="mode")
+        raise InvalidRequest(
+            "mode must be 'test' or 'live'.", code=ErrorCode.PARAMETER_INVALID, param="mode"
+        )
     issued = _new_api_key(
-        merchant=merchant, scopes=scopes_validate(scopes), mode=mode, name=name, expires_at=expires_at
+        merchant=merchant,
+        scopes=scopes_validate(scopes),
+        mode=mode,
+        name=name,
+        expires_at=expires_at,
     )
     audit_record(
         action=AuditAction.API_KEY_CREATED,
@@ -107,7 +113,8 @@ def _api_key_by_hash(key_hash: str) -> ApiKey | None:
     key_fields = [field for field in ApiKey._meta.concrete_fields]
     merchant_fields = [field for field in Merchant._meta.concrete_fields]
     columns = ", ".join(
-        [f"k.{field.column}" for field in key_fields] + [f"m.{field.column}" for field in merchant_fields]
+        [f"k.{field.column}" for field in key_fields]
+        + [f"m.{field.column}" for field in merchant_fields]
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -118,7 +125,9 @@ def _api_key_by_hash(key_hash: str) -> ApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    api_key = ApiKey.from_db("default", [field.attname for field in key_fields], row[: len(key_fields)])
+    api_key = ApiKey.from_db(
+        "default", [field.attname for field in key_fields], row[: len(key_fields)]
+    )
     api_key.merchant = Merchant.from_db(
         "default", [field.attname for field in merchant_fields], row[len(key_fields) :]
     )

@@ -51,7 +51,9 @@ def _partition_create(name: str, start: dt.date, end: dt.date) -> None:
     bounds = [start.isoformat(), end.isoformat()]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL paydesk.maintenance = 'on'")
-        cursor.execute(f"CREATE TABLE {name} (LIKE transactions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        cursor.execute(
+            f"CREATE TABLE {name} (LIKE transactions INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
         cursor.execute(
             f"""
             WITH moved AS (

@@ -34,7 +34,6 @@ from payments.gateways.interface import (
 from payments.locks import payment_lock
 from payments.models import (
     CANCELLABLE_WITHOUT_GATEWAY,
-    VOIDABLE,
     CaptureMethod,
     Customer,
     Merchant,
@@ -209,7 +208,9 @@ def payment_create(
             param="payment_method",
         )
     customer = _customer_for(merchant, customer_id)
-    saved_method = _saved_method_for(merchant, payment_method_id, customer) if payment_method_id else None
+    saved_method = (
+        _saved_method_for(merchant, payment_method_id, customer) if payment_method_id else None
+    )
 
     method = saved_method or payment_method_build(merchant=merchant, card=card)  # type: ignore[arg-type]
     payment = Payment(
@@ -273,7 +274,9 @@ def payment_capture(*, merchant: Merchant, payment_id: str, amount: object = Non
                 f"Only AUTHORIZED payments can be captured; this one is {payment.status}.",
                 code=ErrorCode.PAYMENT_UNEXPECTED_STATE,
             )
-        amount = payment.amount if amount is None else amount_validate(amount, param="amount_to_capture")
+        amount = (
+            payment.amount if amount is None else amount_validate(amount, param="amount_to_capture")
+        )
         if amount > payment.amount:
             raise InvalidRequest(
                 f"amount_to_capture cannot exceed the authorized {payment.amount}.",
@@ -323,7 +326,9 @@ def payment_cancel(*, merchant: Merchant, payment_id: str, reason: str = "") -> 
             old = _payment_snapshot(payment)
             payment.transition_to(PaymentStatus.CANCELLED)
             payment.save(update_fields=["status", "cancellation_reason", "updated_at"])
-            insert_rows(*_change_rows(payment, AuditAction.PAYMENT_CANCEL, old, "payment.cancelled"))
+            insert_rows(
+                *_change_rows(payment, AuditAction.PAYMENT_CANCEL, old, "payment.cancelled")
+            )
             return payment
         _begin_operation(payment, PendingOperation.VOID)
     key = f"{payment.id}:void:{payment.attempt_count}"
@@ -348,7 +353,13 @@ def _begin_operation(payment: Payment, operation: PendingOperation) -> None:
     payment.pending_operation = operation
     payment.attempt_count += 1
     payment.save(
-        update_fields=["status", "pending_operation", "attempt_count", "cancellation_reason", "updated_at"]
+        update_fields=[
+            "status",
+            "pending_operation",
+            "attempt_count",
+            "cancellation_reason",
+            "updated_at",
+        ]
     )
 
 
@@ -500,7 +511,9 @@ def _finish(
         *_change_rows(payment, _AUDIT_ACTION[operation], old, event_type, audit_result),
     ]
     # Transaction 2, as one statement: status, ledger row, audit row, outbox event.
-    if not update_where_then_insert(payment, expected=expected, changes=_SETTLED_FIELDS, inserts=rows):
+    if not update_where_then_insert(
+        payment, expected=expected, changes=_SETTLED_FIELDS, inserts=rows
+    ):
         logger.warning("Payment %s was settled elsewhere during %s", payment.id, operation)
         return Payment.objects.select_related("payment_method").get(pk=payment.pk)
     _log_outcome(payment, _log_action(payment, operation))

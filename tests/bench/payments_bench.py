@@ -26,7 +26,9 @@ def api_key() -> str:
         return os.environ["BENCH_API_KEY"]
     credentials = ROOT / ".data" / "demo-credentials.json"
     if not credentials.exists():
-        sys.exit("No BENCH_API_KEY and no demo credentials: start the server with `make run` first.")
+        sys.exit(
+            "No BENCH_API_KEY and no demo credentials: start the server with `make run` first."
+        )
     return json.loads(credentials.read_text())["api_key"]
 
 
@@ -44,14 +46,29 @@ def wait_healthy(url: str) -> None:
 def run_wrk(url: str, key: str, duration: str) -> dict[str, float]:
     threads = os.environ.get("BENCH_THREADS", "2")
     connections = os.environ.get("BENCH_CONNECTIONS", "64")
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}", "--latency", "-s", str(LUA), url]
-    output = subprocess.run(  # noqa: S603 (fixed command)
-        command, env={**os.environ, "BENCH_API_KEY": key}, capture_output=True, text=True, check=True
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}",
+        "--latency",
+        "-s",
+        str(LUA),
+        url,
+    ]
+    output = subprocess.run(
+        command,
+        env={**os.environ, "BENCH_API_KEY": key},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     match = re.search(r"^RESULT (.*)$", output, re.MULTILINE)
     if not match:
         sys.exit(f"wrk printed no RESULT line:\n{output}")
-    return {name: float(value) for name, value in (pair.split("=") for pair in match.group(1).split())}
+    return {
+        name: float(value) for name, value in (pair.split("=") for pair in match.group(1).split())
+    }
 
 
 def queries_per_payment() -> int:
@@ -96,17 +113,21 @@ def main() -> None:
     run_wrk(url, key, "5s")  # warm-up: pools, caches, JIT-free but page cache warm
     result = run_wrk(url, key, os.environ.get("BENCH_DURATION", "30s"))
     result["queries_per_payment"] = queries_per_payment()
+    connections = os.environ.get("BENCH_CONNECTIONS", "64")
     print(
-        f"POST /api/v1/payments, {os.environ.get('BENCH_CONNECTIONS', '64')} connections, sandbox gateway:\n"
-        f"  {result['rps']:.0f} payments/s over {result['seconds']:.0f}s ({result['requests']:.0f} requests)\n"
-        f"  latency p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
-        f"max {result['max_ms']:.1f} ms\n"
+        f"POST /api/v1/payments, {connections} connections, sandbox gateway:\n"
+        f"  {result['rps']:.0f} payments/s over {result['seconds']:.0f}s "
+        f"({result['requests']:.0f} requests)\n"
+        f"  latency p50 {result['p50_ms']:.1f} ms, p90 {result['p90_ms']:.1f} ms, "
+        f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms\n"
         f"  errors {result['errors']:.0f} (non-2xx {result['non2xx']:.0f})\n"
         f"  SQL statements per payment: {result['queries_per_payment']}"
     )
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / f"payments-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(result, indent=2))
+    (out / f"payments-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(
+        json.dumps(result, indent=2)
+    )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,22 @@ def _database_url() -> str:
 def celery_worker_process(transactional_db):
     env = {**os.environ, "DATABASE_URL": _database_url(), "DB_POOL": "false"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,webhook_queue",
-         "--pool", "solo", "--loglevel", "WARNING", "--hostname", f"test-{os.getpid()}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "default,webhook_queue",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
         cwd=ROOT,
         env=env,
     )

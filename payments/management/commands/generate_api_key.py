@@ -15,7 +15,9 @@ class Command(AuditedCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--client", required=True, help="Merchant slug or id (mer_…)")
-        parser.add_argument("--scopes", required=True, help="Comma-separated, e.g. payment:create,payment:read")
+        parser.add_argument(
+            "--scopes", required=True, help="Comma-separated, e.g. payment:create,payment:read"
+        )
         parser.add_argument("--mode", choices=ApiKeyMode.values, default=ApiKeyMode.TEST)
         parser.add_argument("--name", default="", help="What the key is for")
         parser.add_argument("--expires-in", default="", help="e.g. 90d; default: no expiry")
@@ -29,7 +31,11 @@ class Command(AuditedCommand):
             merchant, created = merchant_get_or_create(slug=client)
             if created:
                 self.stdout.write(f"Created merchant {merchant.slug} ({merchant.id})")
-        expires_at = timezone.now() + parse_duration(options["expires_in"]) if options["expires_in"] else None
+        expires_at = (
+            timezone.now() + parse_duration(options["expires_in"])
+            if options["expires_in"]
+            else None
+        )
         issued = api_key_issue(
             merchant=merchant,
             scopes=[scope.strip() for scope in options["scopes"].split(",") if scope.strip()],
@@ -38,7 +44,9 @@ class Command(AuditedCommand):
             expires_at=expires_at,
         )
         key = issued.api_key
-        self.stdout.write(f"API key {key.id} for {merchant.slug} ({key.mode}), scopes: {','.join(key.scopes)}")
+        self.stdout.write(
+            f"API key {key.id} for {merchant.slug} ({key.mode}), scopes: {','.join(key.scopes)}"
+        )
         if key.expires_at:
             self.stdout.write(f"Expires: {key.expires_at.isoformat()}")
         self.stdout.write("Secret (shown once, store it now):")

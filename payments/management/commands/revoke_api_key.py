@@ -15,4 +15,7 @@ class Command(AuditedCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         api_key = api_key_revoke(api_key=api_key_find(key=options["key"]), reason=options["reason"])
-        self.stdout.write(f"Revoked {api_key.id} ({api_key.masked}) of {api_key.merchant.slug} at {api_key.revoked_at.isoformat()}")
+        self.stdout.write(
+            f"Revoked {api_key.id} ({api_key.masked}) of {api_key.merchant.slug} "
+            f"at {api_key.revoked_at.isoformat()}"
+        )

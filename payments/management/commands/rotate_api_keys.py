@@ -15,7 +15,9 @@ class Command(AuditedCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--older-than", required=True, help="e.g. 90d")
-        parser.add_argument("--grace", default="24h", help="How long old keys keep working (default 24h)")
+        parser.add_argument(
+            "--grace", default="24h", help="How long old keys keep working (default 24h)"
+        )
         parser.add_argument("--dry-run", action="store_true", help="List the keys, change nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -26,7 +28,10 @@ class Command(AuditedCommand):
             return
         for api_key in due:
             if options["dry_run"]:
-                self.stdout.write(f"Would rotate {api_key.id} ({api_key.masked}) of {api_key.merchant.slug}, created {api_key.created_at:%Y-%m-%d}")
+                self.stdout.write(
+                    f"Would rotate {api_key.id} ({api_key.masked}) of {api_key.merchant.slug}, "
+                    f"created {api_key.created_at:%Y-%m-%d}"
+                )
                 continue
             issued = api_key_rotate(api_key=api_key, grace=grace)
             api_key.refresh_from_db(fields=["expires_at"])

@@ -62,12 +62,14 @@ class Command(AuditedCommand):
             "\n".join(
                 [
                     "",
-                    "Paydesk demo is ready" + (f" ({created} demo payments created)" if created else ""),
+                    "Paydesk demo is ready"
+                    + (f" ({created} demo payments created)" if created else ""),
                     f"  Back office:  {url}/admin/   login: admin / {credentials['password']}",
                     f"  API:          {url}/api/v1/payments   docs: {url}/api/v1/docs",
                     f"  Test API key: {credentials['api_key']}",
                     f"  Health:       {url}/actuator/health",
-                    f"  Try:  curl -s {url}/api/v1/payments?limit=3 -H 'Authorization: Bearer {credentials['api_key']}'",
+                    f"  Try:  curl -s {url}/api/v1/payments?limit=3 "
+                    f"-H 'Authorization: Bearer {credentials['api_key']}'",
                     "",
                 ]
             )
@@ -98,9 +100,11 @@ class Command(AuditedCommand):
         if missing <= 0:
             return 0
         started = timezone.now()
-        rng = random.Random(42)  # noqa: S311 (demo data, not security)
+        rng = random.Random(42)
         customers = [
-            customer_create(merchant=merchant, email=f"customer{i}@example.com", name=f"Customer {i}")
+            customer_create(
+                merchant=merchant, email=f"customer{i}@example.com", name=f"Customer {i}"
+            )
             for i in range(20)
         ]
         for _ in range(missing):
@@ -117,9 +121,13 @@ class Command(AuditedCommand):
             if payment.status == PaymentStatus.AUTHORIZED:
                 roll = rng.random()
                 if roll < 0.4:
-                    payment_capture(merchant=merchant, payment_id=payment.id, amount=payment.amount // 2 or 1)
+                    payment_capture(
+                        merchant=merchant, payment_id=payment.id, amount=payment.amount // 2 or 1
+                    )
                 elif roll < 0.6:
-                    payment_cancel(merchant=merchant, payment_id=payment.id, reason="requested_by_customer")
+                    payment_cancel(
+                        merchant=merchant, payment_id=payment.id, reason="requested_by_customer"
+                    )
         self._spread_over_last_month(merchant, started)
         return missing
 
@@ -130,8 +138,9 @@ class Command(AuditedCommand):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL paydesk.maintenance = 'on'")
             cursor.execute(
-                f"UPDATE transactions SET created_at = created_at - {shift.format(column='payment_id')} "  # noqa: S608
-                "WHERE payment_id IN (SELECT id FROM payments WHERE merchant_id = %s AND created_at >= %s)",
+                "UPDATE transactions SET created_at = created_at - "  # noqa: S608
+                f"{shift.format(column='payment_id')} WHERE payment_id IN "
+                "(SELECT id FROM payments WHERE merchant_id = %s AND created_at >= %s)",
                 [merchant.id, since],
             )
             cursor.execute(

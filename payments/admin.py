@@ -1,0 +1,89 @@
+"""Operator screens (read-only for now: actions arrive with the back-office issue, each calling
+the same services as the API)."""
+
+from django.contrib import admin
+
+from audit.admin import ReadOnlyAdmin
+from payments.models import ApiKey, Customer, Merchant, Payment, PaymentMethod, Transaction
+from payments.money import format_amount
+
+
+@admin.register(Merchant)
+class MerchantAdmin(ReadOnlyAdmin):
+    list_display = ["name", "slug", "id", "default_gateway", "is_active", "created_at"]
+    search_fields = ["name", "slug", "id"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    list_display = [
+        "masked",
+        "merchant",
+        "mode",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["mode"]
+    search_fields = ["id", "merchant__slug"]
+    exclude = ["key_hash"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ["id", "merchant", "email", "name", "created_at"]
+    search_fields = ["id", "email"]
+    show_full_result_count = False
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(ReadOnlyAdmin):
+    list_display = ["id", "display", "card_exp_month", "card_exp_year", "customer", "created_at"]
+    search_fields = ["id", "card_last4", "card_fingerprint"]
+    exclude = ["vault_key_version", "vault_wrapped_key", "vault_ciphertext"]
+    show_full_result_count = False
+
+
+class TransactionInline(admin.TabularInline):
+    model = Transaction
+    fields = [
+        "created_at",
+        "kind",
+        "status",
+        "amount",
+        "gateway",
+        "gateway_reference",
+        "error_code",
+        "latency_ms",
+    ]
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "merchant",
+        "amount_display",
+        "status",
+        "gateway",
+        "error_code",
+        "created_at",
+    ]
+    list_filter = ["status", "gateway", "currency", "capture_method"]
+    search_fields = ["=id", "=customer__id", "=gateway_reference"]
+    date_hierarchy = "created_at"
+    list_select_related = ["merchant"]
+    show_full_result_count = False
+    inlines = [TransactionInline]
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, payment: Payment) -> str:
+        return f"{format_amount(payment.amount, payment.currency)} {payment.currency}"
