@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
 from payments.services.partitions import _existing_partitions, _month_start, _next_month
 from payments.tasks import transaction_partitions_ensure_task
+from tests.subprocesses import child_env
 
 pytestmark = [
     pytest.mark.requires_redis,
@@ -26,17 +26,8 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    host = db["HOST"]
-    if host.startswith("/"):
-        return f"postgres://{db['USER']}@%2F{host.lstrip('/').replace('/', '%2F')}/{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def celery_worker_process(transactional_db):
-    env = {**os.environ, "DATABASE_URL": _database_url(), "DB_POOL": "false"}
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -55,7 +46,7 @@ def celery_worker_process(transactional_db):
             f"test-{os.getpid()}@%h",
         ],
         cwd=ROOT,
-        env=env,
+        env=child_env(),
     )
     deadline = time.monotonic() + 60
     while not app.control.ping(timeout=1):
