@@ -14,7 +14,8 @@ class AuditResult(models.TextChoices):
 class AuditLog(models.Model):
     """One row per state change or sensitive action: who, what, when, from where, result.
 
-    Append-only: a database trigger rejects UPDATE, DELETE and TRUNCATE. Written by
+    Append-only: a database trigger rejects UPDATE and DELETE (TRUNCATE is a table owner's
+    privilege the application role should not have). Written by
     `audit.services.audit_record` in the same transaction as the change it describes.
     """
 

@@ -8,7 +8,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.api.parsers import BoundedJSONParser
 from payments.errors import ErrorCode, InvalidRequest
 from payments.models import Merchant
 from payments.selectors import MAX_PAGE_SIZE, Cursor, Page
@@ -31,7 +30,6 @@ class _Replay(Exception):
 
 
 class MerchantAPIView(APIView):
-    parser_classes = [BoundedJSONParser]
     required_scopes: dict[str, str] = {}
     _idempotency_claim: int | None = None
 

@@ -62,7 +62,7 @@ def payment_response(payment: Payment, action: str, success_status: int = 200) -
     the gateway could not be reached), with the payment inside the error."""
     logger.info(
         "Payment %s for amount %s %s with gateway %s",
-        action,
+        "failed" if payment.status == PaymentStatus.FAILED else action,
         format_amount(payment.amount, payment.currency),
         payment.currency,
         payment.gateway,
@@ -75,15 +75,17 @@ def payment_response(payment: Payment, action: str, success_status: int = 200) -
     if payment.error_code == ErrorCode.GATEWAY_UNAVAILABLE:
         error = GatewayUnavailable(payment.error_message, code=ErrorCode.GATEWAY_UNAVAILABLE)
         return Response({"error": {**error.as_dict(), "payment": body}}, status=error.http_status)
-    if payment.error_code in _OWN_CODES:
-        error = CardError(payment.error_message, code=ErrorCode(payment.error_code), payment=body)
-    else:
-        error = CardError(
-            payment.error_message or "Your card was declined.",
-            code=ErrorCode.CARD_DECLINED,
-            decline_code=payment.error_code,
-            payment=body,
-        )
+    code = (
+        ErrorCode(payment.error_code)
+        if payment.error_code in _OWN_CODES
+        else ErrorCode.CARD_DECLINED
+    )
+    error = CardError(
+        payment.error_message or "Your card was declined.",
+        code=code,
+        decline_code=payment.error_code,
+        payment=body,
+    )
     return Response({"error": error.as_dict()}, status=error.http_status)
 
 

@@ -1,0 +1,163 @@
+import json
+
+import pytest
+
+from payments.models import IdempotencyKey, Payment
+from payments.services.idempotency import idempotency_claim, request_fingerprint
+from tests.concurrency import run_concurrently
+from tests.conftest import PAYMENTS_URL, client_for, payment_body
+
+
+def post(client, body, key, path=PAYMENTS_URL):
+    return client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_same_key_and_body_replays_the_stored_response_without_a_new_payment(
+    api_client, gateway_calls
+):
+    first = post(api_client, payment_body(), "order-1")
+    replay = post(api_client, payment_body(), "order-1")
+
+    assert first.status_code == replay.status_code == 201
+    assert replay.content == first.content
+    assert replay["Idempotent-Replayed"] == "true"
+    assert not first.has_header("Idempotent-Replayed")
+    assert Payment.objects.count() == 1
+    assert gateway_calls.counts["authorize"] == 1
+
+
+def test_replayed_decline_is_the_same_402_without_a_second_gateway_call(api_client, gateway_calls):
+    first = post(api_client, payment_body("4000000000009995"), "order-2")
+    replay = post(api_client, payment_body("4000000000009995"), "order-2")
+
+    assert first.status_code == replay.status_code == 402
+    assert replay.content == first.content
+    assert Payment.objects.count() == 1
+    assert gateway_calls.counts["authorize"] == 1
+
+
+def test_same_key_with_a_different_body_is_refused_with_422(api_client):
+    post(api_client, payment_body(amount=1000), "order-3")
+
+    response = post(api_client, payment_body(amount=2000), "order-3")
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert set(error) == {"type", "code", "message", "param"}
+    assert (error["type"], error["code"]) == ("idempotency_error", "idempotency_key_reused")
+    assert error["param"] == "Idempotency-Key"
+    assert Payment.objects.count() == 1
+
+
+def test_same_key_on_another_endpoint_is_refused_with_422(api_client):
+    post(api_client, {"email": "a@example.com"}, "shared-key", path="/api/v1/customers")
+
+    response = post(api_client, payment_body(), "shared-key")
+
+    assert response.status_code == 422
+    assert not Payment.objects.exists()
+
+
+def test_duplicate_while_the_first_request_is_in_flight_answers_409(api_client, merchant):
+    raw_body = json.dumps(payment_body()).encode()
+    fingerprint = request_fingerprint(method="POST", path=PAYMENTS_URL, body=raw_body)
+    claim_id, _ = idempotency_claim(merchant=merchant, key="order-4", fingerprint=fingerprint)
+    assert claim_id is not None  # the "first request" holds the key and has not finished
+
+    response = api_client.post(
+        PAYMENTS_URL, raw_body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-4"
+    )
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("idempotency_error", "idempotency_key_in_use")
+    assert not Payment.objects.exists()
+
+
+def test_validation_failure_releases_the_key_so_a_corrected_retry_succeeds(api_client):
+    bad = post(api_client, payment_body(amount=-5), "order-5")
+    assert bad.status_code == 400
+    assert not IdempotencyKey.objects.filter(key="order-5").exists()
+
+    good = post(api_client, payment_body(amount=500), "order-5")
+
+    assert good.status_code == 201
+    assert good.json()["amount"] == 500
+    assert Payment.objects.count() == 1
+
+
+def test_keys_are_scoped_per_merchant(api_client, other_api_client):
+    ours = post(api_client, payment_body(), "order-6")
+    theirs = post(other_api_client, payment_body(), "order-6")
+
+    assert ours.status_code == theirs.status_code == 201
+    assert not theirs.has_header("Idempotent-Replayed")
+    assert ours.json()["id"] != theirs.json()["id"]
+    assert Payment.objects.count() == 2
+
+
+def test_requests_without_a_key_are_never_deduplicated(api_client):
+    api_client.post(PAYMENTS_URL, payment_body(), format="json")
+    api_client.post(PAYMENTS_URL, payment_body(), format="json")
+
+    assert Payment.objects.count() == 2
+
+
+@pytest.mark.parametrize("key", ["x" * 256, "line\nbreak"])
+def test_malformed_idempotency_key_is_refused_with_400(api_client, key):
+    response = post(api_client, payment_body(), key)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_invalid"
+    assert not Payment.objects.exists()
+
+
+def test_capture_with_the_same_key_is_replayed_not_repeated(api_client, gateway_calls):
+    payment_id = post(api_client, payment_body(capture_method="manual"), "auth-7").json()["id"]
+    capture_url = f"{PAYMENTS_URL}/{payment_id}/capture"
+
+    first = post(api_client, {"amount_to_capture": 400}, "capture-7", path=capture_url)
+    replay = post(api_client, {"amount_to_capture": 400}, "capture-7", path=capture_url)
+
+    assert first.status_code == replay.status_code == 200
+    assert replay.content == first.content
+    assert gateway_calls.counts["capture"] == 1
+
+
+CONCURRENT_REQUESTS = 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_requests_create_one_payment_with_one_gateway_call(
+    api_key, gateway_calls
+):
+    body = payment_body(amount=4321)
+
+    def send():
+        client = client_for(api_key.secret)
+        response = client.post(PAYMENTS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="race-1")
+        return response.status_code, response.content, response.get("Idempotent-Replayed")
+
+    results = run_concurrently(CONCURRENT_REQUESTS, send)
+
+    assert Payment.objects.count() == 1
+    assert gateway_calls.counts["authorize"] == 1
+    created = [result for result in results if result[0] == 201]
+    conflicts = [result for result in results if result[0] == 409]
+    assert len(created) + len(conflicts) == CONCURRENT_REQUESTS
+    assert len({content for _, content, _ in created}) == 1, "replays differ from the original"
+    originals = [result for result in created if result[2] is None]
+    assert len(originals) == 1
+    payment = Payment.objects.get()
+    assert f'"id":"{payment.id}"'.encode() in originals[0][1]
+    for _, content, _ in conflicts:
+        assert b'"idempotency_key_in_use"' in content
+    stored = IdempotencyKey.objects.get(key="race-1")
+    assert (stored.status, stored.response_status) == ("completed", 201)
+    assert bytes(stored.response_body) == originals[0][1]
+
+    late_duplicates = run_concurrently(CONCURRENT_REQUESTS, send)
+
+    assert set(late_duplicates) == {(201, originals[0][1], "true")}
+    assert Payment.objects.count() == 1
+    assert gateway_calls.counts["authorize"] == 1
