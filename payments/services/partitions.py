@@ -63,6 +63,8 @@ def _partition_create(name: str, start: dt.date, end: dt.date) -> None:
             """,  # noqa: S608 (name is built from a date above, not from input)
             bounds,
         )
+        # DDL takes no bind parameters; the bounds are ISO dates we computed.
         cursor.execute(
-            f"ALTER TABLE transactions ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", bounds
+            f"ALTER TABLE transactions ATTACH PARTITION {name} "
+            f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
         )
