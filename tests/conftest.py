@@ -1,21 +1,61 @@
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
+from fraud.models import FraudRule
+from fraud.rules_file import parse_rules
+from fraud.services import rules_cache_clear
 from payments.gateways.sandbox import SandboxGateway
 from payments.models import ApiKeyScope
 from payments.services.api_keys import IssuedApiKey, api_key_issue, merchant_get_or_create
 from payments.services.payments import _in_transaction
 
 ALL_SCOPES = list(ApiKeyScope.values)
+RUNBOOK_RULES_FILE = Path(__file__).resolve().parents[1] / "fraud" / "runbook-rules.yaml"
 PAYMENTS_URL = "/api/v1/payments"
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _runbook_fraud_rules(request):
+    """Every database test starts with the runbook's rules, as a migrated database has them
+    (a transactional test's flush would otherwise leave later tests without them)."""
+    if not (
+        {"db", "transactional_db"} & set(request.fixturenames)
+    ) and not request.node.get_closest_marker("django_db"):
+        yield
+        return
+    request.getfixturevalue("transactional_db" if _is_transactional(request) else "db")
+    for spec in parse_rules(RUNBOOK_RULES_FILE.read_text()):
+        FraudRule.objects.get_or_create(
+            name=spec.name,
+            defaults={
+                "kind": spec.kind,
+                "condition": spec.condition,
+                "parameters": spec.parameters,
+                "action": spec.action,
+                "priority": spec.priority,
+            },
+        )
+    rules_cache_clear()
+    yield
+    rules_cache_clear()
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or (marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    )
 
 
 @pytest.fixture

@@ -15,22 +15,32 @@ from django.db import connection, models
 
 @functools.cache
 def _insert_shape(model: type[models.Model]) -> tuple[str, tuple[models.Field, ...], str, str]:
-    fields = tuple(field for field in model._meta.concrete_fields)
+    # Database-generated keys (BigAutoField) are left to the database.
+    fields = tuple(
+        field for field in model._meta.concrete_fields if field is not model._meta.auto_field
+    )
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     return connection.ops.quote_name(model._meta.db_table), fields, f"({columns})", placeholders
 
 
+def _value(instance: models.Model, field: models.Field) -> Any:
+    # Unlike Model.save(), a timestamp the caller already set is kept: a row and an event
+    # describing it can then carry the very same created_at.
+    if getattr(field, "auto_now_add", False) and getattr(instance, field.attname) is not None:
+        return getattr(instance, field.attname)
+    return field.pre_save(instance, True)
+
+
 def _row(instance: models.Model) -> tuple[str, str, str, list[Any]]:
     table, fields, columns, placeholders = _insert_shape(type(instance))
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
+    params = [field.get_db_prep_save(_value(instance, field), connection) for field in fields]
     return table, columns, placeholders, params
 
 
 def insert_rows(*instances: models.Model) -> None:
-    """INSERT every instance (primary keys must be set by their defaults) in one statement."""
+    """INSERT every instance in one statement. Database-generated primary keys are not read
+    back: use this for rows nobody reads in the same request (or with client-side ids)."""
     ctes, params = [], []
     *leading, last = [_row(instance) for instance in instances]
     for index, (table, columns, placeholders, row_params) in enumerate(leading):

@@ -29,6 +29,25 @@ class StrictIntegerField(serializers.Field):
         return value
 
 
+@extend_schema_field(OpenApiTypes.DOUBLE)
+class StrictCoordinateField(serializers.Field):
+    """A JSON number (not a string) within ±`limit` degrees."""
+
+    default_error_messages = {"invalid": "Must be a number from -{limit} to {limit}."}
+
+    def __init__(self, *, limit: float, **kwargs: Any) -> None:
+        self.limit = limit
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> float:
+        if not isinstance(data, int | float) or isinstance(data, bool) or abs(data) > self.limit:
+            self.fail("invalid", limit=self.limit)
+        return float(data)
+
+    def to_representation(self, value: float) -> float:
+        return value
+
+
 @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
 class MetadataField(serializers.Field):
     """Stripe-style metadata: up to 50 string keys (≤ 40 chars) with string values (≤ 500)."""

@@ -3,7 +3,13 @@ documented output shapes. Outputs are rendered by `payments.representations`."""
 
 from rest_framework import serializers
 
-from payments.api.fields import MetadataField, StrictCharField, StrictIntegerField, StrictSerializer
+from payments.api.fields import (
+    MetadataField,
+    StrictCharField,
+    StrictCoordinateField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 from payments.errors import ErrorCode
 from payments.models import CaptureMethod, PaymentStatus
 from payments.services.payments import CANCELLATION_REASONS
@@ -21,6 +27,11 @@ class PaymentMethodDataSerializer(StrictSerializer):
     card = CardInputSerializer()
 
 
+class LocationSerializer(StrictSerializer):
+    latitude = StrictCoordinateField(limit=90)
+    longitude = StrictCoordinateField(limit=180)
+
+
 class PaymentCreateSerializer(StrictSerializer):
     amount = StrictIntegerField(help_text="Integer minor units, e.g. 1050 for 10.50 USD.")
     currency = StrictCharField(help_text="ISO-4217 code, any case.")
@@ -31,6 +42,12 @@ class PaymentCreateSerializer(StrictSerializer):
     description = StrictCharField(required=False, allow_blank=True, max_length=500)
     receipt_email = serializers.EmailField(required=False, allow_blank=True)
     metadata = MetadataField(required=False)
+    client_ip = serializers.IPAddressField(
+        required=False, help_text="The paying customer's IP address, for fraud screening."
+    )
+    client_location = LocationSerializer(
+        required=False, help_text="The customer's location, for geographic fraud rules."
+    )
 
 
 class PaymentCaptureSerializer(StrictSerializer):

@@ -6,7 +6,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from audit.context import current_context
 from payments.api.base import (
     CURSOR_PARAMS,
     MerchantAPIView,
@@ -54,7 +53,12 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 # Decline codes that are their own error code; any other decline is `card_declined`.
-_OWN_CODES = {ErrorCode.EXPIRED_CARD, ErrorCode.INCORRECT_CVC, ErrorCode.PROCESSING_ERROR}
+_OWN_CODES = {
+    ErrorCode.EXPIRED_CARD,
+    ErrorCode.INCORRECT_CVC,
+    ErrorCode.PROCESSING_ERROR,
+    ErrorCode.FRAUD_BLOCKED,
+}
 
 
 def payment_response(payment: Payment, action: str, success_status: int = 200) -> Response:
@@ -117,7 +121,12 @@ class PaymentListCreateView(MerchantAPIView):
             receipt_email=data.get("receipt_email", ""),
             metadata=data.get("metadata"),
             livemode=request.auth.mode == "live",
-            client_ip=current_context().ip_address,
+            client_ip=data.get("client_ip"),
+            client_location=(
+                (data["client_location"]["latitude"], data["client_location"]["longitude"])
+                if "client_location" in data
+                else None
+            ),
         )
         return payment_response(payment, "created", success_status=201)
 

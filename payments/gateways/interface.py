@@ -26,6 +26,9 @@ class AuthorizeRequest:
     capture: bool
     idempotency_key: str
     description: str = ""
+    # Ask the issuer to authenticate the cardholder (3-D Secure) whatever the card's default:
+    # how "require additional verification" from fraud screening reaches the gateway.
+    three_d_secure: bool = False
 
 
 class Outcome(StrEnum):

@@ -81,7 +81,7 @@ class SandboxGateway:
             result = GatewayResult(
                 Outcome.DECLINED, reference, request.amount, code, decline_code, message, retryable
             )
-        elif number in REQUIRES_3DS:
+        elif number in REQUIRES_3DS or request.three_d_secure:
             result = GatewayResult(
                 Outcome.REQUIRES_ACTION,
                 reference,

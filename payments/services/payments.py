@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from audit.models import AuditResult
 from audit.services import audit_entry, audit_record
 from config.db.statements import insert_rows, update_where_then_insert
+from fraud.engine import FraudContext
+from fraud.models import RuleAction
+from fraud.services import fraud_screen
 from payments.audit_actions import AuditAction
 from payments.cards import CardInput, card_brand
 from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateConflict
@@ -122,7 +126,7 @@ def _log_outcome(payment: Payment, action: str) -> None:
     )
 
 
-def _payment_snapshot(payment: Payment) -> dict[str, Any]:
+def payment_snapshot(payment: Payment) -> dict[str, Any]:
     return {
         "status": payment.status,
         "amount": payment.amount,
@@ -162,6 +166,7 @@ def payment_method_build(
 ) -> PaymentMethod:
     """An unsaved PaymentMethod with `card` sealed into the vault columns."""
     method = PaymentMethod(
+        created_at=timezone.now(),
         merchant=merchant,
         customer=customer,
         card_brand=card_brand(card.number),
@@ -188,10 +193,15 @@ def payment_create(
     metadata: dict[str, Any] | None = None,
     livemode: bool = False,
     client_ip: str | None = None,
+    client_location: tuple[float, float] | None = None,
 ) -> Payment:
-    """Create a payment and authorize it (and capture it, unless `capture_method` is manual).
+    """Screen a payment for fraud, then authorize it (and capture it, unless `capture_method`
+    is manual). `client_ip` and `client_location` describe the paying customer (as the
+    merchant saw them), for the fraud rules.
 
-    Declines are not exceptions: the payment comes back FAILED with its `error_code`.
+    Declines are not exceptions: the payment comes back FAILED with its `error_code`; a fraud
+    block is FAILED with `fraud_blocked` and a hold for review is UNDER_REVIEW, both without a
+    gateway call.
     """
     amount = amount_validate(amount)
     currency = currency_normalize(currency)
@@ -219,26 +229,85 @@ def payment_create(
         payment_method=method,
         amount=amount,
         currency=currency,
-        status=PaymentStatus.PROCESSING,
         capture_method=capture_method,
         gateway=merchant.default_gateway,
-        pending_operation=PendingOperation.AUTHORIZE,
-        attempt_count=1,
         description=description,
         receipt_email=receipt_email,
         metadata=metadata or {},
         livemode=livemode,
         client_ip=client_ip,
     )
+    payment.created_at = payment.updated_at = timezone.now()
+    screening = fraud_screen(
+        FraudContext(
+            merchant_id=merchant.id,
+            payment_id=payment.id,
+            amount=amount,
+            currency=currency,
+            card_fingerprint=method.card_fingerprint,
+            customer_id=payment.customer_id or "",
+            email=receipt_email or (payment.customer.email if payment.customer else ""),
+            ip_address=client_ip,
+            latitude=client_location[0] if client_location else None,
+            longitude=client_location[1] if client_location else None,
+        )
+    )
+    event_type = _apply_screening(payment, screening.action)
     created = audit_entry(
         action=AuditAction.PAYMENT_CREATED,
         resource_type="payment",
         resource_id=payment.id,
-        new=_payment_snapshot(payment),
+        new={**payment_snapshot(payment), "fraud_decision": screening.action},
     )
-    # Transaction 1, as one statement: the card (when new), the PROCESSING payment, its audit row.
-    insert_rows(*([] if saved_method else [method]), payment, created)
+    event = (
+        [
+            event_build(
+                merchant_id=merchant.id,
+                event_type=event_type,
+                data=payment_dict(payment),
+                livemode=livemode,
+            )
+        ]
+        if event_type
+        else []
+    )
+    # Transaction 1, as one statement: the card (when new), the payment, its audit row, the
+    # fraud check and observation (and the event when screening already settled it).
+    insert_rows(*([] if saved_method else [method]), payment, created, *screening.rows, *event)
+    if payment.status != PaymentStatus.PROCESSING:
+        _log_outcome(payment, "failed" if payment.status == PaymentStatus.FAILED else "held")
+        return payment
+    return payment_authorize(
+        payment,
+        card=card,
+        three_d_secure=screening.action == RuleAction.REQUIRE_VERIFICATION,
+    )
 
+
+def _apply_screening(payment: Payment, action: str) -> str | None:
+    """Set the new payment's first status from the fraud decision; return the event to
+    publish when that already settles it (no gateway call follows)."""
+    if action == RuleAction.BLOCK:
+        payment.transition_to(PaymentStatus.FAILED)
+        payment.error_code = ErrorCode.FRAUD_BLOCKED
+        payment.error_message = "The payment was blocked by fraud screening."
+        return "payment.failed"
+    if action == RuleAction.FLAG_FOR_REVIEW:
+        payment.transition_to(PaymentStatus.UNDER_REVIEW)
+        return "payment.under_review"
+    payment.transition_to(PaymentStatus.PROCESSING)
+    payment.pending_operation = PendingOperation.AUTHORIZE
+    payment.attempt_count = 1
+    return None
+
+
+def payment_authorize(
+    payment: Payment, *, card: CardInput | None = None, three_d_secure: bool = False
+) -> Payment:
+    """Steps 2 and 3 of an authorization whose step 1 has committed (`payment` is PROCESSING
+    with pending_operation=authorize). Without `card` (a saved method, or a payment approved
+    after review) the PAN comes from the vault and there is no CVC."""
+    method = payment.payment_method
     if card is not None:
         gateway_card = GatewayCard(card.number, card.exp_month, card.exp_year, card.cvc)
     else:
@@ -247,19 +316,20 @@ def payment_create(
         )
     request = AuthorizeRequest(
         payment_id=payment.id,
-        amount=amount,
-        currency=currency,
+        amount=payment.amount,
+        currency=payment.currency,
         card=gateway_card,
-        capture=capture_method == CaptureMethod.AUTOMATIC,
+        capture=payment.capture_method == CaptureMethod.AUTOMATIC,
         idempotency_key=f"{payment.id}:authorize:{payment.attempt_count}",
-        description=description,
+        description=payment.description,
+        three_d_secure=three_d_secure,
     )
     call = _call_gateway(payment.gateway, "authorize", lambda gateway: gateway.authorize(request))
     return _finish(
         payment=payment,
         operation=PendingOperation.AUTHORIZE,
         kind=TransactionKind.SALE if request.capture else TransactionKind.AUTHORIZE,
-        amount=amount,
+        amount=payment.amount,
         idempotency_key=request.idempotency_key,
         call=call,
     )
@@ -323,11 +393,11 @@ def payment_cancel(*, merchant: Merchant, payment_id: str, reason: str = "") -> 
             )
         payment.cancellation_reason = reason
         if payment.status in CANCELLABLE_WITHOUT_GATEWAY:
-            old = _payment_snapshot(payment)
+            old = payment_snapshot(payment)
             payment.transition_to(PaymentStatus.CANCELLED)
             payment.save(update_fields=["status", "cancellation_reason", "updated_at"])
             insert_rows(
-                *_change_rows(payment, AuditAction.PAYMENT_CANCEL, old, "payment.cancelled")
+                *payment_change_rows(payment, AuditAction.PAYMENT_CANCEL, old, "payment.cancelled")
             )
             return payment
         _begin_operation(payment, PendingOperation.VOID)
@@ -363,7 +433,7 @@ def _begin_operation(payment: Payment, operation: PendingOperation) -> None:
     )
 
 
-def _change_rows(
+def payment_change_rows(
     payment: Payment,
     action: AuditAction,
     old: dict[str, Any],
@@ -377,7 +447,7 @@ def _change_rows(
             resource_type="payment",
             resource_id=payment.id,
             old=old,
-            new=_payment_snapshot(payment),
+            new=payment_snapshot(payment),
             result=result,
         )
     ]
@@ -465,11 +535,11 @@ def _finish(
             action=_AUDIT_ACTION[operation],
             resource_type="payment",
             resource_id=payment.id,
-            new={**_payment_snapshot(payment), "error_code": call.error.code},
+            new={**payment_snapshot(payment), "error_code": call.error.code},
             result=AuditResult.FAILURE,
         )
         return payment
-    old = _payment_snapshot(payment)
+    old = payment_snapshot(payment)
     result = call.result
     if result is not None and result.outcome != Outcome.DECLINED:
         event_type = _apply_success(payment, operation, result, amount)
@@ -508,7 +578,7 @@ def _finish(
             error_message=error_message,
             latency_ms=call.latency_ms,
         ),
-        *_change_rows(payment, _AUDIT_ACTION[operation], old, event_type, audit_result),
+        *payment_change_rows(payment, _AUDIT_ACTION[operation], old, event_type, audit_result),
     ]
     # Transaction 2, as one statement: status, ledger row, audit row, outbox event.
     if not update_where_then_insert(

@@ -151,13 +151,17 @@ def test_amount_and_currency_are_stored_as_minor_units_and_uppercase(api_client)
     assert Payment.objects.filter(pk=body["id"], amount=500, currency="JPY").exists()
 
 
-def test_payment_records_metadata_description_and_client_ip(api_client):
+def test_payment_records_metadata_description_and_the_customers_ip(api_client):
     body = create_payment(
-        api_client, description="Order 17", metadata={"order_id": "17"}, receipt_email="a@b.co"
+        api_client,
+        description="Order 17",
+        metadata={"order_id": "17"},
+        receipt_email="a@b.co",
+        client_ip="203.0.113.9",
     ).json()
 
     payment = Payment.objects.get(pk=body["id"])
     assert (payment.description, payment.metadata) == ("Order 17", {"order_id": "17"})
     assert payment.receipt_email == "a@b.co"
-    assert payment.client_ip == "127.0.0.1"
+    assert payment.client_ip == "203.0.113.9"  # the customer's, as the merchant sent it
     assert body["metadata"] == {"order_id": "17"}

@@ -5,9 +5,10 @@ import pytest
 
 from tests.conftest import PAYMENTS_URL, client_for, create_payment, payment_body
 
-# Measured, then pinned: API key lookup; card + PROCESSING payment + audit row (one statement);
-# the sandbox's own record; status + ledger row + audit row + outbox event (one statement).
-QUERIES_PER_CARD_PAYMENT = 4
+# Measured, then pinned: API key lookup; the fraud engine's history (one statement of bounded
+# subqueries); card + PROCESSING payment + audit row + fraud check + observation (one
+# statement); the sandbox's own record; status + ledger row + audit row + outbox event (one).
+QUERIES_PER_CARD_PAYMENT = 5
 # Plus claiming the key before and storing the response after.
 QUERIES_PER_CARD_PAYMENT_WITH_IDEMPOTENCY_KEY = QUERIES_PER_CARD_PAYMENT + 2
 

@@ -3,8 +3,8 @@ from typing import Any
 from django.utils import timezone
 
 from audit.management.base import AuditedCommand
+from audit.management.durations import parse_duration
 from payments.errors import PaydeskError
-from payments.management.durations import parse_duration
 from payments.models import ApiKeyMode
 from payments.services.api_keys import api_key_issue, merchant_get_or_create
 

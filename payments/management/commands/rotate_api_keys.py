@@ -1,8 +1,8 @@
 from typing import Any
 
 from audit.management.base import AuditedCommand
+from audit.management.durations import parse_duration
 from payments.errors import PaydeskError
-from payments.management.durations import parse_duration
 from payments.services.api_keys import api_key_rotate, api_keys_due_for_rotation
 
 

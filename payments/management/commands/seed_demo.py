@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.management.base import AuditedCommand
+from config.logging import luhn_valid
 from payments.cards import CardInput
 from payments.errors import AuthenticationFailed, PaydeskError
 from payments.models import ApiKeyScope, Payment, PaymentStatus
@@ -24,7 +25,7 @@ from payments.services.payments import payment_cancel, payment_capture, payment_
 
 DEMO_PAYMENTS = 300
 CARDS = [
-    ("4242424242424242", 70),  # succeeds
+    ("good-visa", 70),  # one of GOOD_CARDS: succeeds
     ("5555555555554444", 10),  # succeeds (mastercard)
     ("4000000000000002", 5),  # generic decline
     ("4000000000009995", 5),  # insufficient funds
@@ -35,9 +36,26 @@ CARDS = [
 CURRENCIES = [("USD", 50), ("EUR", 25), ("GBP", 12), ("JPY", 8), ("KWD", 5)]
 
 
+def _luhn_complete(prefix: str) -> str:
+    """`prefix` plus the check digit that makes it Luhn-valid."""
+    for digit in "0123456789":
+        if luhn_valid(prefix + digit):
+            return prefix + digit
+    raise AssertionError("unreachable: one check digit always fits")
+
+
+# Many distinct good cards, so the demo looks like real traffic to the velocity rules.
+GOOD_CARDS = [_luhn_complete(f"4000056655{index:05d}") for index in range(60)]
+
+
 def _weighted(rng: random.Random, options: list[tuple[str, int]]) -> str:
     values, weights = zip(*options, strict=True)
     return rng.choices(values, weights=weights)[0]
+
+
+def _card_number(rng: random.Random) -> str:
+    number = _weighted(rng, CARDS)
+    return rng.choice(GOOD_CARDS) if number == "good-visa" else number
 
 
 class Command(AuditedCommand):
@@ -113,7 +131,7 @@ class Command(AuditedCommand):
                 merchant=merchant,
                 amount=rng.randint(100, 50_000),
                 currency=_weighted(rng, CURRENCIES),
-                card=CardInput(_weighted(rng, CARDS), 12, 2030, "123"),
+                card=CardInput(_card_number(rng), 12, 2030, "123"),
                 customer_id=rng.choice(customers).id,
                 capture_method="manual" if manual else "automatic",
                 description="Demo order",

@@ -1,0 +1,32 @@
+"""Back-office login failures count towards the brute-force rule. Thin on purpose (no logic in
+signals): record the security event, then hand over to the threat-detection service."""
+
+from dataclasses import replace
+from typing import Any
+
+from django.http import HttpRequest
+
+from audit.context import current_context
+from audit.middleware import client_ip
+from audit.services import security_event_record
+from fraud.ip_blocks import LOGIN_FAILED_EVENT, brute_force_check
+
+
+def login_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
+) -> None:
+    """`user_login_failed` receiver. Django has already masked the password in
+    `credentials`; only the username tried is kept."""
+    context = current_context()
+    if request is not None:
+        context = replace(
+            context,
+            ip_address=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+        )
+    event = security_event_record(
+        event_type=LOGIN_FAILED_EVENT,
+        details={"username": str(credentials.get("username", ""))[:150]},
+        context=context,
+    )
+    brute_force_check(ip_address=event.ip_address)
