@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format worker beat bench stop-db clean
+.PHONY: run test install lint format worker beat bench bench-fraud stop-db clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ beat: $(STAMP)
 ## Load benchmark against a running `make run` server (see tests/bench/README.md)
 bench: $(STAMP)
 	$(VENV)/bin/python tests/bench/payments_bench.py
+
+## Fraud screening latency with 1,000,000 payments of history (uses make run's database)
+bench-fraud: $(STAMP)
+	$(VENV)/bin/python tests/bench/fraud_bench.py
 
 stop-db:
 	./scripts/stop-embedded-db.sh

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from audit.context import RequestContext, reset_context, set_context
+from audit.context import RequestContext, reset_context, set_actor, set_context
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -40,3 +40,18 @@ class RequestContextMiddleware:
             reset_context(token)
         response["X-Request-Id"] = request_id
         return response
+
+
+class OperatorActorMiddleware:
+    """Names the signed-in back-office user as the actor of the request (after Django's
+    AuthenticationMiddleware), so admin actions are audited as `user:<id>`."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):  # API requests name their API key instead
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                set_actor(actor_id=f"user:{user.pk}", actor_type="user")
+        return self.get_response(request)

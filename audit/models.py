@@ -67,7 +67,9 @@ class SecurityEvent(models.Model):
         db_table = "security_events"
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["event_type", "created_at"], name="idx_security_event_type")
+            models.Index(fields=["event_type", "created_at"], name="idx_security_event_type"),
+            # Brute-force detection counts recent failures per address.
+            models.Index(fields=["ip_address", "created_at"], name="idx_security_event_ip"),
         ]
 
     def __str__(self) -> str:

@@ -47,7 +47,7 @@ class FraudContext:
         return {
             "card": self.card_fingerprint,
             "customer": self.customer_id,
-            "email": self.email,
+            "email": self.email.lower(),
             "ip": self.ip_address or "",
         }[per]
 

@@ -7,12 +7,17 @@ in step. `fraud` must not import `payments` (compliance → payments → fraud �
 callers that record a failure call `brute_force_check` right after it: payments'
 `api_key_authenticate` and `fraud.receivers` (back-office logins).
 
-The check reads Django's cache first (Redis when REDIS_URL is set) and falls back to one indexed
-query on a miss. Blocks and lifts delete the cached answer at once and again on commit. With
-Redis every process shares that cache, so both take effect immediately everywhere. Without
-Redis the cache is per process and cannot be invalidated from another one (a runbook script, a
-second gunicorn worker), so every answer there is kept at most CACHE_SECONDS_PER_PROCESS:
-a new block or a lift takes effect within that time in the other processes.
+The check asks three places in turn. (1) A per-process memo of the last second's answers: a
+Redis round trip through Django's cache measured ~240 µs per request on our 2-core machines
+(local memory: ~12 µs), a quarter of a lean API request, while a dict lookup is free. (2)
+Django's cache (Redis when REDIS_URL is set): "blocked" kept for the block's remaining
+lifetime, "not blocked" for SHORT_CACHE_SECONDS. (3) One indexed query on a miss.
+Blocks and lifts clear this process's memo and delete the cached answer, at once and again on
+commit. So a new block or a lift takes effect immediately in the process that made it, and in
+other processes within LOCAL_MEMO_SECONDS with Redis. Without Redis the cache is per process
+and cannot be invalidated from another one (a runbook script, another gunicorn worker), so
+every answer there is kept at most SHORT_CACHE_SECONDS: a new block or a lift takes
+effect within that time in the other processes.
 """
 
 import datetime as dt
@@ -44,15 +49,22 @@ FAILED_AUTH_EVENTS = (API_KEY_FAILED_EVENT, LOGIN_FAILED_EVENT)
 IP_BLOCKED_EVENT = "ip.blocked"
 IP_UNBLOCKED_EVENT = "ip.unblocked"
 
-# "Not blocked" is remembered this long, and so is everything when the cache is per process.
-CACHE_SECONDS_PER_PROCESS = 5
+# "Not blocked" is cached this long; so is every answer when the cache is per process.
+SHORT_CACHE_SECONDS = 5
 # With a shared cache a block is remembered for its remaining lifetime, re-read at least daily.
 CACHE_SECONDS_MAX = 24 * 60 * 60
 _CACHE_PREFIX = "fraud:ip_block:"
 _NOT_BLOCKED = 0.0
+LOCAL_MEMO_SECONDS = 1.0
+# Plenty for the addresses one process serves in a second; a flood of new ones empties it.
+_LOCAL_MEMO_MAX_ENTRIES = 10_000
+# client address as the request gave it → (remembered until, monotonic; blocked until, Unix)
+_local_memo: dict[str, tuple[float, float]] = {}
 
 
 class IpBlockSource(StrEnum):
+    """Who set a block (`IpBlock.source`): a threat-detection rule or an operator."""
+
     RULE = "rule"
     OPERATOR = "operator"
 
@@ -107,18 +119,28 @@ def ip_block_is_active(block: IpBlock, *, now: dt.datetime | None = None) -> boo
 
 def ip_is_blocked(ip_address: str | None) -> bool:
     """Whether requests from `ip_address` are refused. Runs on every API and back-office
-    request: a cache read, and one indexed query when the cache has no answer."""
+    request: usually a dict lookup; a cache read, or one indexed query, once a second."""
     if not ip_address:
         return False
+    memo = _local_memo.get(ip_address)
+    if memo is None or memo[0] <= time.monotonic():
+        memo = (time.monotonic() + LOCAL_MEMO_SECONDS, _blocked_until(ip_address))
+        if len(_local_memo) >= _LOCAL_MEMO_MAX_ENTRIES:
+            _local_memo.clear()
+        _local_memo[ip_address] = memo
+    return memo[1] > time.time()
+
+
+def _blocked_until(ip_address: str) -> float:
     try:
         ip = ip_normalize(ip_address)
     except IpBlockError:
-        return False  # no block can name it (a proxy passed garbage); nothing to look up
+        return _NOT_BLOCKED  # no block can name it (a proxy passed garbage)
     blocked_until = _cache_get(ip)
     if blocked_until is None:
         blocked_until = _blocked_until_from_database(ip)
         _cache_remember(ip, blocked_until)
-    return blocked_until > time.time()
+    return blocked_until
 
 
 def _blocked_until_from_database(ip: str) -> float:
@@ -335,9 +357,9 @@ def _cache_get(ip: str) -> float | None:
 def _cache_remember(ip: str, blocked_until: float) -> None:
     remaining = blocked_until - time.time()
     if remaining <= 0:
-        seconds = CACHE_SECONDS_PER_PROCESS
+        seconds = SHORT_CACHE_SECONDS
     elif isinstance(caches["default"], LocMemCache):
-        seconds = min(remaining, CACHE_SECONDS_PER_PROCESS)
+        seconds = min(remaining, SHORT_CACHE_SECONDS)
     else:
         seconds = min(remaining, CACHE_SECONDS_MAX)
     try:
@@ -348,7 +370,9 @@ def _cache_remember(ip: str, blocked_until: float) -> None:
 
 
 def ip_block_cache_forget(ip_address: str) -> None:
-    """Drop this process's (or the shared) cached answer for an address."""
+    """Drop the cached answers for an address: this process's memo (all of it: it is keyed by
+    the address as requests spelled it) and the entry in Django's cache."""
+    _local_memo.clear()
     try:
         key = _CACHE_PREFIX + ip_normalize(ip_address)
     except IpBlockError:

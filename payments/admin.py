@@ -2,8 +2,11 @@
 the same services as the API)."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from audit.admin import ReadOnlyAdmin
+from fraud.models import FraudCheck
+from payments.admin_review import approve_review, reject_review
 from payments.models import ApiKey, Customer, Merchant, Payment, PaymentMethod, Transaction
 from payments.money import format_amount
 
@@ -68,6 +71,8 @@ class TransactionInline(admin.TabularInline):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
+    actions = [approve_review, reject_review]
+    readonly_fields = ["fraud_explanation"]
     list_display = [
         "id",
         "merchant",
@@ -83,6 +88,20 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_select_related = ["merchant"]
     show_full_result_count = False
     inlines = [TransactionInline]
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.review_payment")
+
+    @admin.display(description="Fraud check")
+    def fraud_explanation(self, payment: Payment) -> str:
+        check = FraudCheck.objects.filter(payment_id=payment.id).order_by("-created_at").first()
+        if check is None:
+            return "-"
+        fired = "; ".join(
+            f"{hit['rule']} v{hit['version']} -> {hit['action']} {hit['observed']}"
+            for hit in check.fired
+        )
+        return f"{check.decision} (score {check.score}){': ' + fired if fired else ''}"
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, payment: Payment) -> str:

@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     INCORRECT_CVC = "incorrect_cvc"
     PROCESSING_ERROR = "processing_error"
     FRAUD_BLOCKED = "fraud_blocked"
+    IP_BLOCKED = "ip_blocked"  # answered by fraud.middleware (403 permission_error)
     INVALID_JSON = "invalid_json"
     REQUEST_TOO_LARGE = "request_too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"

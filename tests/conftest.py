@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from fraud.ip_blocks import ip_block_cache_forget
 from fraud.models import FraudRule
 from fraud.rules_file import parse_rules
 from fraud.services import rules_cache_clear
@@ -14,6 +15,7 @@ from payments.services.api_keys import IssuedApiKey, api_key_issue, merchant_get
 from payments.services.payments import _in_transaction
 
 ALL_SCOPES = list(ApiKeyScope.values)
+
 RUNBOOK_RULES_FILE = Path(__file__).resolve().parents[1] / "fraud" / "runbook-rules.yaml"
 PAYMENTS_URL = "/api/v1/payments"
 
@@ -47,6 +49,19 @@ def _runbook_fraud_rules(request):
     rules_cache_clear()
     yield
     rules_cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_ip_blocks():
+    """Cached IP-block answers live outside the test database (Redis or this process's
+    memory): forget those of the addresses tests use, so no block outlives its test."""
+    from tests.fraud.threats import TEST_IPS  # imports this module: import late
+
+    for ip in TEST_IPS:
+        ip_block_cache_forget(ip)
+    yield
+    for ip in TEST_IPS:
+        ip_block_cache_forget(ip)
 
 
 def _is_transactional(request) -> bool:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditResult
 from audit.services import audit_record, security_event_record
+from fraud.ip_blocks import brute_force_check
 from payments.audit_actions import AuditAction
 from payments.errors import AuthenticationFailed, ErrorCode, InvalidRequest
 from payments.models import ApiKey, ApiKeyMode, ApiKeyScope, Merchant
@@ -136,7 +137,7 @@ def _api_key_by_hash(key_hash: str) -> ApiKey | None:
 
 def api_key_authenticate(*, secret: str) -> ApiKey:
     """Return the active key for `secret` or raise AuthenticationFailed (and record a
-    security event, which threat detection counts per IP)."""
+    security event, which threat detection counts per IP: it may block the IP)."""
     api_key = None
     if secret.startswith(("sk_test_", "sk_live_")) and len(secret) < 100:
         api_key = _api_key_by_hash(api_key_hash(secret))
@@ -147,10 +148,11 @@ def api_key_authenticate(*, secret: str) -> ApiKey:
     elif api_key.expires_at is not None and api_key.expires_at <= now:
         problem = AuthenticationFailed("This API key has expired.", code=ErrorCode.API_KEY_EXPIRED)
     if problem:
-        security_event_record(
+        event = security_event_record(
             event_type="auth.api_key_failed",
             details={"reason": str(problem.code), "key_id": api_key.id if api_key else None},
         )
+        brute_force_check(ip_address=event.ip_address)
         raise problem
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
