@@ -146,6 +146,25 @@ def _first_payment(
     return {**observed, "first_payment_of_card": True} if observed else None
 
 
+def _card_testing(
+    rule: FraudRule, context: FraudContext, facts: HistoryFacts
+) -> dict[str, Any] | None:
+    prior = facts.prior_counts.get(rule.name)
+    if prior is None:
+        return None
+    parameters = rule.parameters
+    observed = {"per": parameters["per"], "window_seconds": parameters["window_seconds"]}
+    if "max_declines" in parameters:
+        # Declines already seen (this attempt has no outcome yet).
+        return {"declines": prior, **observed} if prior > parameters["max_declines"] else None
+    if context.amount > parameters["small_amount"]:
+        return None
+    count = prior + 1
+    if count > parameters["max_small_attempts"]:
+        return {"small_attempts": count, "small_amount": parameters["small_amount"], **observed}
+    return None
+
+
 def _blocklist(
     rule: FraudRule, context: FraudContext, facts: HistoryFacts
 ) -> dict[str, Any] | None:
@@ -160,6 +179,7 @@ _EVALUATORS = {
     RuleKind.AMOUNT_THRESHOLD: _amount,
     RuleKind.FIRST_PAYMENT_AMOUNT: _first_payment,
     RuleKind.BLOCKLIST: _blocklist,
+    RuleKind.CARD_TESTING: _card_testing,
 }
 PAYMENT_RULE_KINDS = frozenset(_EVALUATORS)
 

@@ -35,9 +35,26 @@ def history_facts(context: FraudContext, rules: list[FraudRule]) -> HistoryFacts
             column = _COLUMN[rule.parameters["per"]]
             selects.append(
                 f"(SELECT count(*) FROM (SELECT 1 FROM {_TABLE} WHERE {column} = %s "
-                "AND created_at > %s LIMIT %s) AS recent)"
+                "AND created_at > %s AND kind = 'attempt' LIMIT %s) AS recent)"
             )
             params += [value, since, rule.parameters["max_count"] + 1]
+            reads.append(("count", rule.name))
+        elif rule.kind == RuleKind.CARD_TESTING:
+            value = context.key(rule.parameters["per"])
+            if not value:
+                continue
+            since = now - dt.timedelta(seconds=rule.parameters["window_seconds"])
+            column = _COLUMN[rule.parameters["per"]]
+            if "max_declines" in rule.parameters:
+                condition, limit = "kind = 'decline'", rule.parameters["max_declines"] + 1
+            else:
+                condition = f"kind = 'attempt' AND amount <= {int(rule.parameters['small_amount'])}"
+                limit = rule.parameters["max_small_attempts"] + 1
+            selects.append(
+                f"(SELECT count(*) FROM (SELECT 1 FROM {_TABLE} WHERE {column} = %s "
+                f"AND created_at > %s AND {condition} LIMIT %s) AS recent)"
+            )
+            params += [value, since, limit]
             reads.append(("count", rule.name))
         elif (
             rule.kind == RuleKind.GEO_ANOMALY
@@ -49,6 +66,7 @@ def history_facts(context: FraudContext, rules: list[FraudRule]) -> HistoryFacts
                 "(SELECT ARRAY[latitude, longitude, extract(epoch FROM %s - created_at)] "
                 f"FROM {_TABLE} "
                 "WHERE card_fingerprint = %s AND latitude IS NOT NULL AND created_at > %s "
+                "AND kind = 'attempt' "
                 "ORDER BY created_at DESC LIMIT 1)"
             )
             params += [now, context.card_fingerprint, since]

@@ -13,6 +13,7 @@ class RuleKind(models.TextChoices):
     AMOUNT_THRESHOLD = "amount_threshold", "Amount above a per-currency threshold"
     FIRST_PAYMENT_AMOUNT = "first_payment_amount", "A new card's first payment above a threshold"
     BLOCKLIST = "blocklist", "Card, email, IP/CIDR, BIN country or customer on a blocklist"
+    CARD_TESTING = "card_testing", "Many declines or many small attempts from one IP or customer"
     BRUTE_FORCE = "brute_force", "Failed authentications from one IP (threat detection)"
 
 
@@ -81,10 +82,22 @@ class FraudCheck(models.Model):
         return f"{self.decision} ({self.score}) for {self.payment_id}"
 
 
+class ObservationKind(models.TextChoices):
+    """An attempt is recorded when a payment is screened; a decline when the gateway declines
+    its authorization (card-testing rules count those)."""
+
+    ATTEMPT = "attempt"
+    DECLINE = "decline"
+
+
 class FraudObservation(models.Model):
-    """The engine's own history of payment attempts, for velocity and geography checks."""
+    """The engine's own history of payment attempts and declines, for velocity, geography and
+    card-testing checks."""
 
     id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(
+        max_length=10, choices=ObservationKind.choices, default=ObservationKind.ATTEMPT
+    )
     merchant_id = models.CharField(max_length=MAX_LENGTH)
     card_fingerprint = models.CharField(max_length=64, blank=True, default="")
     customer_id = models.CharField(max_length=MAX_LENGTH, blank=True, default="")

@@ -12,6 +12,7 @@ from typing import Any
 from fraud.models import RuleAction, RuleKind
 
 VELOCITY_KEYS = ("card", "customer", "email", "ip")
+CARD_TESTING_KEYS = ("ip", "customer")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -55,6 +56,19 @@ _CONDITIONS: list[tuple[str, re.Pattern[str]]] = [
         RuleKind.BRUTE_FORCE,
         re.compile(
             r"failed_auth_attempts\s*>\s*(?P<max_count>\d+)\s+within\s+(?P<window>\w+)\s+from\s+same_ip"
+        ),
+    ),
+    (
+        RuleKind.CARD_TESTING,
+        re.compile(
+            r"declined_attempts\s*>\s*(?P<max_declines>\d+)\s+within\s+(?P<window>\w+)\s+from\s+same_(?P<per>\w+)"
+        ),
+    ),
+    (
+        RuleKind.CARD_TESTING,
+        re.compile(
+            r"small_attempts\s*>\s*(?P<max_small>\d+)\s+within\s+(?P<window>\w+)\s+from\s+same_(?P<per>\w+)"
+            r"\s+\(amount\s*<=\s*(?P<small_amount>\d+)\)"
         ),
     ),
     (
@@ -103,6 +117,14 @@ def parse_condition(condition: str) -> tuple[str, dict[str, Any]]:
             if kind == RuleKind.VELOCITY:
                 parameters["per"] = found["per"]
             return kind, parameters
+        if kind == RuleKind.CARD_TESTING:
+            parameters = {"per": found["per"], "window_seconds": _seconds(found["window"])}
+            if found.get("max_declines"):
+                parameters["max_declines"] = int(found["max_declines"])
+            else:
+                parameters["max_small_attempts"] = int(found["max_small"])
+                parameters["small_amount"] = int(found["small_amount"])
+            return kind, parameters
         if kind == RuleKind.GEO_ANOMALY:
             return kind, {
                 "max_distance_km": float(found["km"]),
@@ -117,7 +139,9 @@ def parse_condition(condition: str) -> tuple[str, dict[str, Any]]:
         "'transaction_count > 100 within 1h from same_card', "
         "'transaction_location distance > 1000km from last_transaction within 1h', "
         "'failed_auth_attempts > 5 within 5m from same_ip', 'amount > 500000 USD', "
-        "'first_payment_of_card amount > 100000 USD' or 'on_blocklist'"
+        "'first_payment_of_card amount > 100000 USD', 'on_blocklist', "
+        "'declined_attempts > 5 within 10m from same_ip' or "
+        "'small_attempts > 10 within 10m from same_ip (amount <= 300)'"
     )
 
 
@@ -168,6 +192,17 @@ def validate_parameters(kind: str, parameters: dict[str, Any], action: str) -> N
         _require_int(parameters, "window_seconds")
     elif kind in (RuleKind.AMOUNT_THRESHOLD, RuleKind.FIRST_PAYMENT_AMOUNT):
         _require_thresholds(parameters)
+    elif kind == RuleKind.CARD_TESTING:
+        _require_int(parameters, "window_seconds")
+        if parameters.get("per") not in CARD_TESTING_KEYS:
+            raise RuleError(f"'per' must be one of {', '.join(CARD_TESTING_KEYS)} (same_ip, …)")
+        if "max_declines" in parameters:
+            _require_int(parameters, "max_declines")
+        elif "max_small_attempts" in parameters:
+            _require_int(parameters, "max_small_attempts")
+            _require_int(parameters, "small_amount")
+        else:
+            raise RuleError("a card_testing rule needs max_declines or max_small_attempts")
     elif kind == RuleKind.BLOCKLIST:
         from fraud.models import BlocklistKind
 

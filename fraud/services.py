@@ -10,7 +10,7 @@ from prometheus_client import Counter
 from audit.services import audit_record
 from fraud.engine import PAYMENT_RULE_KINDS, Decision, FraudContext, evaluate
 from fraud.history import history_facts
-from fraud.models import FraudCheck, FraudObservation, FraudRule, RuleAction
+from fraud.models import FraudCheck, FraudObservation, FraudRule, ObservationKind, RuleAction
 from fraud.rules import RuleSpec, validate_parameters
 
 FRAUD_DETECTIONS = Counter(
@@ -82,6 +82,21 @@ def fraud_screen(context: FraudContext) -> Screening:
         currency=context.currency,
     )
     return Screening(decision=decision, check=check, observation=observation)
+
+
+def fraud_decline_observation(context: FraudContext) -> FraudObservation:
+    """An unsaved decline record, for the caller to write with the payment's outcome (what
+    card-testing rules count)."""
+    return FraudObservation(
+        kind=ObservationKind.DECLINE,
+        merchant_id=context.merchant_id,
+        card_fingerprint=context.card_fingerprint,
+        customer_id=context.customer_id,
+        email=context.email.lower(),
+        ip_address=context.ip_address,
+        amount=context.amount,
+        currency=context.currency,
+    )
 
 
 @dataclass(frozen=True)

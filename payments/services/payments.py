@@ -22,7 +22,7 @@ from audit.services import audit_entry, audit_record
 from config.db.statements import insert_rows, update_where_then_insert
 from fraud.engine import FraudContext
 from fraud.models import RuleAction
-from fraud.services import fraud_screen
+from fraud.services import fraud_decline_observation, fraud_screen
 from payments.audit_actions import AuditAction
 from payments.cards import CardInput, card_brand
 from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateConflict
@@ -239,17 +239,10 @@ def payment_create(
     )
     payment.created_at = payment.updated_at = timezone.now()
     screening = fraud_screen(
-        FraudContext(
-            merchant_id=merchant.id,
-            payment_id=payment.id,
-            amount=amount,
-            currency=currency,
-            card_fingerprint=method.card_fingerprint,
-            customer_id=payment.customer_id or "",
+        _fraud_context(
+            payment,
             email=receipt_email or (payment.customer.email if payment.customer else ""),
-            ip_address=client_ip,
-            latitude=client_location[0] if client_location else None,
-            longitude=client_location[1] if client_location else None,
+            location=client_location,
         )
     )
     event_type = _apply_screening(payment, screening.action)
@@ -281,6 +274,23 @@ def payment_create(
         payment,
         card=card,
         three_d_secure=screening.action == RuleAction.REQUIRE_VERIFICATION,
+    )
+
+
+def _fraud_context(
+    payment: Payment, *, email: str = "", location: tuple[float, float] | None = None
+) -> FraudContext:
+    return FraudContext(
+        merchant_id=payment.merchant_id,
+        payment_id=payment.id,
+        amount=payment.amount,
+        currency=payment.currency,
+        card_fingerprint=payment.payment_method.card_fingerprint if payment.payment_method else "",
+        customer_id=payment.customer_id or "",
+        email=email or payment.receipt_email,
+        ip_address=payment.client_ip,
+        latitude=location[0] if location else None,
+        longitude=location[1] if location else None,
     )
 
 
@@ -580,6 +590,8 @@ def _finish(
         ),
         *payment_change_rows(payment, _AUDIT_ACTION[operation], old, event_type, audit_result),
     ]
+    if operation == PendingOperation.AUTHORIZE and txn_status == TransactionStatus.DECLINED:
+        rows.append(fraud_decline_observation(_fraud_context(payment)))  # for card-testing rules
     # Transaction 2, as one statement: status, ledger row, audit row, outbox event.
     if not update_where_then_insert(
         payment, expected=expected, changes=_SETTLED_FIELDS, inserts=rows
