@@ -3,11 +3,21 @@ the same services as the API)."""
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from audit.admin import ReadOnlyAdmin
 from fraud.models import FraudCheck
 from payments.admin_review import approve_review, reject_review
-from payments.models import ApiKey, Customer, Merchant, Payment, PaymentMethod, Transaction
+from payments.models import (
+    ApiKey,
+    Customer,
+    Merchant,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    Transaction,
+)
 from payments.money import format_amount
 
 
@@ -72,7 +82,7 @@ class TransactionInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     actions = [approve_review, reject_review]
-    readonly_fields = ["fraud_explanation"]
+    readonly_fields = ["fraud_explanation", "customer_history"]
     list_display = [
         "id",
         "merchant",
@@ -88,6 +98,38 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_select_related = ["merchant"]
     show_full_result_count = False
     inlines = [TransactionInline]
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        # The review queue (status UNDER_REVIEW) is worked oldest first.
+        if request.GET.get("status__exact") == PaymentStatus.UNDER_REVIEW:
+            return ["created_at", "id"]
+        return super().get_ordering(request)
+
+    @admin.display(description="Customer's recent payments")
+    def customer_history(self, payment: Payment) -> str:
+        if not payment.customer_id:
+            return "-"
+        recent = (
+            Payment.objects.filter(customer_id=payment.customer_id)
+            .exclude(pk=payment.pk)
+            .order_by("-created_at")[:10]
+        )
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> {} {} {} {}</li>',
+            (
+                (
+                    reverse("admin:payments_payment_change", args=[other.pk]),
+                    other.id,
+                    f"{other.created_at:%Y-%m-%d %H:%M}",
+                    format_amount(other.amount, other.currency),
+                    other.currency,
+                    other.status,
+                )
+                for other in recent
+            ),
+        )
+        return format_html("<ul>{}</ul>", rows) if rows else "No other payments"
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.review_payment")

@@ -120,3 +120,24 @@ def test_payment_detail_explains_the_fraud_decision(client, held_payment):
 
     assert page.status_code == 200
     assert b"flag_for_review (score 40): big v1" in page.content
+
+
+@pytest.mark.django_db
+def test_review_queue_is_oldest_first_and_shows_the_customers_history(client, api_client):
+    fraud_rules_apply(
+        [RuleSpec("big", "amount_threshold", {"thresholds": {"USD": 1_000}}, "flag_for_review")],
+        disable_missing=True,
+    )
+    customer = api_client.post("/api/v1/customers", {"email": "c@example.com"}, format="json")
+    customer_id = customer.json()["id"]
+    earlier = create_payment(api_client, amount=500, customer=customer_id).json()["id"]
+    first_held = create_payment(api_client, amount=5_000, customer=customer_id).json()["id"]
+    second_held = create_payment(api_client, amount=6_000).json()["id"]
+    operator(client, can_review=True)
+
+    queue = client.get(CHANGELIST, {"status__exact": "UNDER_REVIEW"}).content.decode()
+    detail = client.get(f"{CHANGELIST}{first_held}/change/").content.decode()
+
+    assert queue.index(first_held) < queue.index(second_held)
+    assert earlier not in queue
+    assert earlier in detail  # the customer's other payment, linked from the review page
