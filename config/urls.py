@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import actuator
@@ -7,6 +8,9 @@ from payments.api.errors import api_not_found, api_server_error
 
 urlpatterns = [
     path("actuator/health", actuator.health, name="actuator-health"),
+    # Prometheus scrape endpoint (the runbook's payment_* metrics); keep it off the public
+    # network, as the actuator.
+    path("metrics", ExportToDjangoView, name="prometheus-metrics"),
     path(
         "api/v1/schema",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),

@@ -23,6 +23,7 @@ from config.db.statements import insert_rows, update_where_then_insert
 from fraud.engine import FraudContext
 from fraud.models import RuleAction
 from fraud.services import fraud_decline_observation, fraud_screen
+from payments import metrics
 from payments.audit_actions import AuditAction
 from payments.cards import CardInput, card_brand
 from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateConflict
@@ -203,6 +204,7 @@ def payment_create(
     block is FAILED with `fraud_blocked` and a hold for review is UNDER_REVIEW, both without a
     gateway call.
     """
+    started = time.monotonic()
     amount = amount_validate(amount)
     currency = currency_normalize(currency)
     if capture_method not in CaptureMethod.values:
@@ -269,12 +271,22 @@ def payment_create(
     insert_rows(*([] if saved_method else [method]), payment, created, *screening.rows, *event)
     if payment.status != PaymentStatus.PROCESSING:
         _log_outcome(payment, "failed" if payment.status == PaymentStatus.FAILED else "held")
-        return payment
-    return payment_authorize(
-        payment,
-        card=card,
-        three_d_secure=screening.action == RuleAction.REQUIRE_VERIFICATION,
-    )
+    else:
+        payment = payment_authorize(
+            payment,
+            card=card,
+            three_d_secure=screening.action == RuleAction.REQUIRE_VERIFICATION,
+        )
+    _count_processed(payment, time.monotonic() - started)
+    return payment
+
+
+def _count_processed(payment: Payment, seconds: float) -> None:
+    metrics.PAYMENT_ATTEMPTS.labels(payment.gateway).inc()
+    if payment.status in (PaymentStatus.COMPLETED, PaymentStatus.AUTHORIZED):
+        metrics.PAYMENT_SUCCESS.labels(payment.gateway).inc()
+    metrics.PAYMENT_PROCESSING.labels(payment.gateway, payment.status).inc()
+    metrics.PAYMENT_PROCESSING_DURATION.labels(payment.gateway).observe(seconds)
 
 
 def _fraud_context(
@@ -539,6 +551,12 @@ def _finish(
     applies only if the row is still PROCESSING this operation (compare-and-set), so a
     recovery run or webhook that settled it meanwhile is never overwritten."""
     expected = {"status": PaymentStatus.PROCESSING, "pending_operation": operation}
+    # Gateway errors, not declines: the gateway failed us (unreachable, timed out, or its own
+    # processing error).
+    if call.error is not None:
+        metrics.PAYMENT_GATEWAY_ERRORS.labels(payment.gateway, call.error.code).inc()
+    elif call.result is not None and call.result.error_code == "processing_error":
+        metrics.PAYMENT_GATEWAY_ERRORS.labels(payment.gateway, "processing_error").inc()
     if isinstance(call.error, GatewayTimeoutError):
         # Ambiguous: the gateway may have acted. Stay PROCESSING for recovery to resolve.
         audit_record(
