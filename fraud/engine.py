@@ -140,7 +140,7 @@ def _amount(rule: FraudRule, context: FraudContext, facts: HistoryFacts) -> dict
 def _first_payment(
     rule: FraudRule, context: FraudContext, facts: HistoryFacts
 ) -> dict[str, Any] | None:
-    if facts.card_seen_before:
+    if facts.card_seen_before or not context.card_fingerprint:
         return None
     observed = _amount(rule, context, facts)
     return {**observed, "first_payment_of_card": True} if observed else None

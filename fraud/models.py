@@ -116,6 +116,8 @@ class FraudObservation(models.Model):
             models.Index(fields=["customer_id", "created_at"], name="idx_fraud_obs_customer"),
             models.Index(fields=["email", "created_at"], name="idx_fraud_obs_email"),
             models.Index(fields=["ip_address", "created_at"], name="idx_fraud_obs_ip"),
+            # Dry runs of a rule over the last N days scan by time.
+            models.Index(fields=["created_at"], name="idx_fraud_obs_created"),
         ]
 
     def __str__(self) -> str:

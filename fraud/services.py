@@ -1,5 +1,6 @@
 """Fraud screening of a payment, and changes to the rules."""
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -169,3 +170,51 @@ def fraud_rules_apply(specs: list[RuleSpec], *, disable_missing: bool = False) -
         )
     transaction.on_commit(rules_cache_clear)
     return changes
+
+
+class RuleChangedMeanwhile(Exception):
+    """The rule got a new version after the operator opened it."""
+
+    def __init__(self, rule: FraudRule) -> None:
+        super().__init__(
+            f"{rule.name} was changed by {rule.updated_by or 'someone'} while you were editing "
+            f"it (now version {rule.version}); reload the page to see that change first."
+        )
+
+
+def rule_spec(rule: FraudRule, **changes: Any) -> RuleSpec:
+    """A saved rule as a spec for `fraud_rules_apply`, with `changes` applied."""
+    spec = RuleSpec(
+        name=rule.name,
+        kind=rule.kind,
+        parameters=rule.parameters,
+        action=rule.action,
+        condition=rule.condition,
+        priority=rule.priority,
+        enabled=rule.enabled,
+    )
+    return dataclasses.replace(spec, **changes)
+
+
+def _locked_rules() -> dict[int, FraudRule]:
+    """Every rule, locked in the order `fraud_rules_apply` locks them (two operators cannot
+    deadlock), so that a spec built from a rule cannot undo a change made since it was read."""
+    return {rule.pk: rule for rule in FraudRule.objects.select_for_update()}
+
+
+@transaction.atomic
+def rules_set_enabled(*, rule_ids: list[int], enabled: bool) -> list[RuleChange]:
+    locked = _locked_rules()
+    specs = [rule_spec(locked[pk], enabled=enabled) for pk in sorted(rule_ids) if pk in locked]
+    return fraud_rules_apply(specs)
+
+
+@transaction.atomic
+def rule_edit_apply(*, spec: RuleSpec, rule_id: int, expected_version: int) -> RuleChange:
+    rule = _locked_rules().get(rule_id)
+    if rule is None:
+        raise FraudRule.DoesNotExist(f"fraud rule {rule_id} no longer exists")
+    if rule.version != expected_version:
+        raise RuleChangedMeanwhile(rule)
+    (change,) = fraud_rules_apply([spec])
+    return change
