@@ -37,9 +37,9 @@ def load_history(size: int) -> None:
         cursor.execute("DELETE FROM fraud_observations WHERE merchant_id = %s", [BENCH_MERCHANT])
         cursor.execute(
             """
-            INSERT INTO fraud_observations (merchant_id, card_fingerprint, customer_id, email,
+            INSERT INTO fraud_observations (kind, merchant_id, card_fingerprint, customer_id, email,
                 ip_address, latitude, longitude, amount, currency, created_at)
-            SELECT %s, md5('card' || (i %% 50000)), 'cus_' || (i %% 80000),
+            SELECT 'attempt', %s, md5('card' || (i %% 50000)), 'cus_' || (i %% 80000),
                 'user' || (i %% 90000) || '@example.com',
                 ('10.' || (i %% 250) || '.' || ((i / 250) %% 250) || '.1')::inet,
                 random() * 120 - 60, random() * 360 - 180, 1000 + i %% 5000, 'USD',
@@ -50,9 +50,9 @@ def load_history(size: int) -> None:
         )
         cursor.execute(
             """
-            INSERT INTO fraud_observations (merchant_id, card_fingerprint, customer_id, email,
+            INSERT INTO fraud_observations (kind, merchant_id, card_fingerprint, customer_id, email,
                 amount, currency, created_at)
-            SELECT %s, md5('hot card'), 'cus_hot', 'hot@example.com', 100, 'USD',
+            SELECT 'attempt', %s, md5('hot card'), 'cus_hot', 'hot@example.com', 100, 'USD',
                 now() - random() * interval '1 hour'
             FROM generate_series(1, 5000)
             """,
