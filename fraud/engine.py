@@ -35,6 +35,7 @@ class FraudContext:
     amount: int
     currency: str
     card_fingerprint: str = ""
+    card_bin: str = ""
     card_country: str = ""
     customer_id: str = ""
     email: str = ""

@@ -10,7 +10,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fraud.engine import FraudContext, HistoryFacts, PreviousLocation
-from fraud.models import BlocklistEntry, BlocklistKind, FraudObservation, FraudRule, RuleKind
+from fraud.models import (
+    BinRange,
+    BlocklistEntry,
+    BlocklistKind,
+    FraudObservation,
+    FraudRule,
+    RuleKind,
+)
 
 _TABLE = FraudObservation._meta.db_table
 _COLUMN = {
@@ -101,11 +108,19 @@ def history_facts(context: FraudContext, rules: list[FraudRule]) -> HistoryFacts
     )
 
 
+def _card_country(card_bin: str) -> str:
+    """The issuer country of the longest BIN prefix we know, or ''."""
+    prefixes = [card_bin[:length] for length in range(4, len(card_bin) + 1)]
+    best = BinRange.objects.filter(prefix__in=prefixes).order_by("-prefix").first()
+    return best.country if best else ""
+
+
 def _blocklist_hits(context: FraudContext) -> list[tuple[str, str]]:
+    country = context.card_country or (_card_country(context.card_bin) if context.card_bin else "")
     wanted = Q(kind=BlocklistKind.CARD_FINGERPRINT, value=context.card_fingerprint or None)
     wanted |= Q(kind=BlocklistKind.EMAIL, value=context.email.lower() or None)
     wanted |= Q(kind=BlocklistKind.CUSTOMER, value=context.customer_id or None)
-    wanted |= Q(kind=BlocklistKind.BIN_COUNTRY, value=context.card_country.upper() or None)
+    wanted |= Q(kind=BlocklistKind.BIN_COUNTRY, value=country.upper() or None)
     if context.ip_address:
         wanted |= Q(kind=BlocklistKind.IP)
     entries = BlocklistEntry.objects.filter(wanted).exclude(expires_at__lte=timezone.now())

@@ -174,3 +174,18 @@ class IpBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ip_address} ({self.source})"
+
+
+class BinRange(models.Model):
+    """Issuer country by card BIN prefix (4-8 digits), loaded from the operator's BIN data
+    (`manage.py load_bin_ranges FILE.csv`). The longest matching prefix wins."""
+
+    prefix = models.CharField(max_length=8, primary_key=True)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "fraud_bin_ranges"
+
+    def __str__(self) -> str:
+        return f"{self.prefix} → {self.country}"

@@ -298,6 +298,7 @@ def _fraud_context(
         amount=payment.amount,
         currency=payment.currency,
         card_fingerprint=payment.payment_method.card_fingerprint if payment.payment_method else "",
+        card_bin=payment.payment_method.card_bin if payment.payment_method else "",
         customer_id=payment.customer_id or "",
         email=email or payment.receipt_email,
         ip_address=payment.client_ip,
