@@ -2,6 +2,9 @@
 
 import secrets
 import string
+from functools import partial
+
+from django.db import models
 
 _ALPHABET = string.digits + string.ascii_letters
 RANDOM_LENGTH = 24
@@ -18,3 +21,14 @@ def new_public_id(prefix: str) -> str:
         value, digit = divmod(value, 62)
         chars.append(_ALPHABET[digit])
     return f"{prefix}_" + "".join(chars)
+
+
+def public_id_field(prefix: str) -> models.CharField:
+    """A primary key that mints `<prefix>_…` ids (in Python, so rows can be written in one
+    statement with their ids already known)."""
+    return models.CharField(
+        primary_key=True,
+        max_length=MAX_LENGTH,
+        default=partial(new_public_id, prefix),
+        editable=False,
+    )

@@ -28,6 +28,15 @@ _COLUMN = {
 }
 
 
+def _bounded_count(column: str, condition: str) -> str:
+    """Rows for one key in a window, counted no further than LIMIT (parameters: the key's
+    value, the window's start, the limit): a hot key costs no more than a cold one."""
+    return (
+        f"(SELECT count(*) FROM (SELECT 1 FROM {_TABLE} WHERE {column} = %s "
+        f"AND created_at > %s AND {condition} LIMIT %s) AS recent)"
+    )
+
+
 def history_facts(context: FraudContext, rules: list[FraudRule]) -> HistoryFacts:
     now = timezone.now()
     selects: list[str] = []
@@ -39,11 +48,7 @@ def history_facts(context: FraudContext, rules: list[FraudRule]) -> HistoryFacts
             if not value:
                 continue
             since = now - dt.timedelta(seconds=rule.parameters["window_seconds"])
-            column = _COLUMN[rule.parameters["per"]]
-            selects.append(
-                f"(SELECT count(*) FROM (SELECT 1 FROM {_TABLE} WHERE {column} = %s "
-                "AND created_at > %s AND kind = 'attempt' LIMIT %s) AS recent)"
-            )
+            selects.append(_bounded_count(_COLUMN[rule.parameters["per"]], "kind = 'attempt'"))
             params += [value, since, rule.parameters["max_count"] + 1]
             reads.append(("count", rule.name))
         elif rule.kind == RuleKind.CARD_TESTING:
@@ -51,16 +56,12 @@ def history_facts(context: FraudContext, rules: list[FraudRule]) -> HistoryFacts
             if not value:
                 continue
             since = now - dt.timedelta(seconds=rule.parameters["window_seconds"])
-            column = _COLUMN[rule.parameters["per"]]
             if "max_declines" in rule.parameters:
                 condition, limit = "kind = 'decline'", rule.parameters["max_declines"] + 1
             else:
                 condition = f"kind = 'attempt' AND amount <= {int(rule.parameters['small_amount'])}"
                 limit = rule.parameters["max_small_attempts"] + 1
-            selects.append(
-                f"(SELECT count(*) FROM (SELECT 1 FROM {_TABLE} WHERE {column} = %s "
-                f"AND created_at > %s AND {condition} LIMIT %s) AS recent)"
-            )
+            selects.append(_bounded_count(_COLUMN[rule.parameters["per"]], condition))
             params += [value, since, limit]
             reads.append(("count", rule.name))
         elif (

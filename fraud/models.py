@@ -1,8 +1,6 @@
-from functools import partial
-
 from django.db import models
 
-from config.ids import MAX_LENGTH, new_public_id
+from config.ids import MAX_LENGTH, public_id_field
 
 
 class RuleKind(models.TextChoices):
@@ -60,12 +58,7 @@ class FraudRule(models.Model):
 class FraudCheck(models.Model):
     """One evaluation: the decision, its score, and every rule that fired with what it saw."""
 
-    id = models.CharField(
-        primary_key=True,
-        max_length=MAX_LENGTH,
-        default=partial(new_public_id, "frc"),
-        editable=False,
-    )
+    id = public_id_field("frc")
     merchant_id = models.CharField(max_length=MAX_LENGTH, db_index=True)
     payment_id = models.CharField(max_length=MAX_LENGTH, db_index=True)
     decision = models.CharField(max_length=40, choices=RuleAction.choices)

@@ -71,30 +71,27 @@ def fraud_screen(context: FraudContext) -> Screening:
         fired=[hit.as_dict() for hit in decision.hits],
         rule_versions={rule.name: rule.version for rule in rules},
     )
-    observation = FraudObservation(
-        merchant_id=context.merchant_id,
-        card_fingerprint=context.card_fingerprint,
-        customer_id=context.customer_id,
-        email=context.email.lower(),
-        ip_address=context.ip_address,
-        latitude=context.latitude,
-        longitude=context.longitude,
-        amount=context.amount,
-        currency=context.currency,
-    )
+    observation = _observation(context, ObservationKind.ATTEMPT)
     return Screening(decision=decision, check=check, observation=observation)
 
 
 def fraud_decline_observation(context: FraudContext) -> FraudObservation:
     """An unsaved decline record, for the caller to write with the payment's outcome (what
     card-testing rules count)."""
+    return _observation(context, ObservationKind.DECLINE)
+
+
+def _observation(context: FraudContext, kind: str) -> FraudObservation:
+    located = kind == ObservationKind.ATTEMPT  # where a decline happened adds nothing
     return FraudObservation(
-        kind=ObservationKind.DECLINE,
+        kind=kind,
         merchant_id=context.merchant_id,
         card_fingerprint=context.card_fingerprint,
         customer_id=context.customer_id,
         email=context.email.lower(),
         ip_address=context.ip_address,
+        latitude=context.latitude if located else None,
+        longitude=context.longitude if located else None,
         amount=context.amount,
         currency=context.currency,
     )

@@ -1,25 +1,14 @@
-from functools import partial
-
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-from config.ids import MAX_LENGTH, new_public_id
+from config.ids import public_id_field
 from payments.errors import ErrorCode, StateConflict
-
-
-def _public_id(prefix: str) -> models.CharField:
-    return models.CharField(
-        primary_key=True,
-        max_length=MAX_LENGTH,
-        default=partial(new_public_id, prefix),
-        editable=False,
-    )
 
 
 class Merchant(models.Model):
     """A business that takes payments through Paydesk (an API client)."""
 
-    id = _public_id("mer")
+    id = public_id_field("mer")
     slug = models.SlugField(
         max_length=100, unique=True, help_text="Human handle, e.g. merchant-123"
     )
@@ -60,7 +49,7 @@ class ApiKeyScope(models.TextChoices):
 class ApiKey(models.Model):
     """A merchant's secret key. Only its SHA-256 is stored; the secret is shown once."""
 
-    id = _public_id("key")
+    id = public_id_field("key")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="api_keys")
     name = models.CharField(max_length=200, blank=True, default="")
     mode = models.CharField(max_length=4, choices=ApiKeyMode.choices, default=ApiKeyMode.TEST)
@@ -90,7 +79,7 @@ class ApiKey(models.Model):
 
 
 class Customer(models.Model):
-    id = _public_id("cus")
+    id = public_id_field("cus")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="customers")
     email = models.EmailField(blank=True, default="")
     name = models.CharField(max_length=200, blank=True, default="")
@@ -113,7 +102,7 @@ class PaymentMethod(models.Model):
     the PAN exists only under envelope encryption in the vault_* columns (`payments.vault`).
     """
 
-    id = _public_id("pm")
+    id = public_id_field("pm")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payment_methods")
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="payment_methods"
@@ -190,7 +179,7 @@ class PendingOperation(models.TextChoices):
 
 
 class Payment(models.Model):
-    id = _public_id("pay")
+    id = public_id_field("pay")
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payments")
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments"
@@ -303,7 +292,7 @@ class Transaction(models.Model):
     unique in practice. UPDATE and DELETE are rejected by a trigger.
     """
 
-    id = _public_id("txn")
+    id = public_id_field("txn")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
     kind = models.CharField(max_length=10, choices=TransactionKind.choices)
     status = models.CharField(max_length=20, choices=TransactionStatus.choices)

@@ -1,20 +1,13 @@
-from functools import partial
-
 from django.db import models
 
-from config.ids import MAX_LENGTH, new_public_id
+from config.ids import MAX_LENGTH, public_id_field
 
 
 class OutboxEvent(models.Model):
     """An outbound merchant event, written in the same transaction as the change it reports
     (the transactional outbox). Delivery to merchant endpoints reads from here."""
 
-    id = models.CharField(
-        primary_key=True,
-        max_length=MAX_LENGTH,
-        default=partial(new_public_id, "evt"),
-        editable=False,
-    )
+    id = public_id_field("evt")
     merchant_id = models.CharField(max_length=MAX_LENGTH, db_index=True)
     type = models.CharField(max_length=100)
     data = models.JSONField()
