@@ -187,5 +187,9 @@ CELERY_BEAT_SCHEDULE = {
 VAULT_KEYS = env.str("VAULT_KEYS", default="")
 VAULT_FINGERPRINT_KEY = env.str("VAULT_FINGERPRINT_KEY", default="")
 
+# Optional MaxMind-format GeoIP database (GeoLite2-City.mmdb) locating customers by IP for the
+# geographic fraud rule.
+GEOIP_DATABASE = env.str("GEOIP_DATABASE", default="")
+
 # Sandbox gateway: simulated network latency per call, for benchmarks.
 SANDBOX_LATENCY_MS = env.int("SANDBOX_LATENCY_MS", default=0)

@@ -40,6 +40,7 @@ class FraudContext:
     customer_id: str = ""
     email: str = ""
     ip_address: str | None = None
+    billing_country: str = ""
     latitude: float | None = None
     longitude: float | None = None
 

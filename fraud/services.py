@@ -10,6 +10,7 @@ from prometheus_client import Counter
 
 from audit.services import audit_record
 from fraud.engine import PAYMENT_RULE_KINDS, Decision, FraudContext, evaluate
+from fraud.geo import locate
 from fraud.history import history_facts
 from fraud.models import FraudCheck, FraudObservation, FraudRule, ObservationKind, RuleAction
 from fraud.rules import RuleSpec, validate_parameters
@@ -55,6 +56,12 @@ class Screening:
 
 
 def fraud_screen(context: FraudContext) -> Screening:
+    if context.latitude is None:
+        located = locate(
+            location=None, ip_address=context.ip_address, billing_country=context.billing_country
+        )
+        if located:
+            context = dataclasses.replace(context, latitude=located[0], longitude=located[1])
     rules = active_payment_rules()
     decision = (
         evaluate(context, rules, history_facts(context, rules))

@@ -22,9 +22,24 @@ class CardInputSerializer(StrictSerializer):
     cvc = StrictCharField(max_length=4, required=False, allow_blank=True, trim_whitespace=False)
 
 
+class AddressSerializer(StrictSerializer):
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$",
+        help_text="ISO 3166-1 alpha-2",
+        error_messages={"invalid": "Use a two-letter ISO country code."},
+    )
+
+
+class BillingDetailsSerializer(StrictSerializer):
+    address = AddressSerializer()
+
+
 class PaymentMethodDataSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=["card"])
     card = CardInputSerializer()
+    billing_details = BillingDetailsSerializer(
+        required=False, help_text="Only the country is used (fraud screening); nothing is stored."
+    )
 
 
 class LocationSerializer(StrictSerializer):

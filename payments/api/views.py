@@ -122,6 +122,12 @@ class PaymentListCreateView(MerchantAPIView):
             metadata=data.get("metadata"),
             livemode=request.auth.mode == "live",
             client_ip=data.get("client_ip"),
+            billing_country=(
+                data.get("payment_method_data", {})
+                .get("billing_details", {})
+                .get("address", {})
+                .get("country", "")
+            ),
             client_location=(
                 (data["client_location"]["latitude"], data["client_location"]["longitude"])
                 if "client_location" in data

@@ -195,6 +195,7 @@ def payment_create(
     livemode: bool = False,
     client_ip: str | None = None,
     client_location: tuple[float, float] | None = None,
+    billing_country: str = "",
 ) -> Payment:
     """Screen a payment for fraud, then authorize it (and capture it, unless `capture_method`
     is manual). `client_ip` and `client_location` describe the paying customer (as the
@@ -245,6 +246,7 @@ def payment_create(
             payment,
             email=receipt_email or (payment.customer.email if payment.customer else ""),
             location=client_location,
+            billing_country=billing_country,
         )
     )
     event_type = _apply_screening(payment, screening.action)
@@ -290,7 +292,11 @@ def _count_processed(payment: Payment, seconds: float) -> None:
 
 
 def _fraud_context(
-    payment: Payment, *, email: str = "", location: tuple[float, float] | None = None
+    payment: Payment,
+    *,
+    email: str = "",
+    location: tuple[float, float] | None = None,
+    billing_country: str = "",
 ) -> FraudContext:
     return FraudContext(
         merchant_id=payment.merchant_id,
@@ -302,6 +308,7 @@ def _fraud_context(
         customer_id=payment.customer_id or "",
         email=email or payment.receipt_email,
         ip_address=payment.client_ip,
+        billing_country=billing_country,
         latitude=location[0] if location else None,
         longitude=location[1] if location else None,
     )
