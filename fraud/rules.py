@@ -145,10 +145,22 @@ def parse_condition(condition: str) -> tuple[str, dict[str, Any]]:
     )
 
 
+# Upper bounds keep every rule computable (timestamps, LIMITs) whatever an operator types.
+_MAXIMUM = {
+    "window_seconds": 90 * 86400,
+    "block_seconds": 365 * 86400,
+    "max_count": 1_000_000,
+    "max_declines": 1_000_000,
+    "max_small_attempts": 1_000_000,
+    "small_amount": 10**15,
+}
+
+
 def _require_int(parameters: dict[str, Any], name: str, low: int = 1) -> None:
     value = parameters.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise RuleError(f"'{name}' must be an integer ≥ {low}")
+    high = _MAXIMUM.get(name, 10**15)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise RuleError(f"'{name}' must be an integer from {low} to {high}")
 
 
 def _require_thresholds(parameters: dict[str, Any]) -> None:
@@ -158,7 +170,7 @@ def _require_thresholds(parameters: dict[str, Any]) -> None:
     for currency, amount in thresholds.items():
         if not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
             raise RuleError(f"'{currency}' is not an uppercase ISO-4217 code")
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= 10**15:
             raise RuleError(
                 f"the threshold for {currency} must be a non-negative integer (minor units)"
             )

@@ -154,8 +154,9 @@ def fraud_rules_apply(specs: list[RuleSpec], *, disable_missing: bool = False) -
     from audit.context import current_context
 
     actor = current_context().actor_id
-    changes = fraud_rules_plan(specs, disable_missing=disable_missing)
+    # Lock first, then compare: a concurrent edit is either fully before or fully after us.
     locked = {rule.name: rule for rule in FraudRule.objects.select_for_update()}
+    changes = fraud_rules_plan(specs, disable_missing=disable_missing)
     for change in changes:
         if change.change == "unchanged":
             continue

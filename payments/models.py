@@ -86,6 +86,7 @@ class Customer(models.Model):
     phone = models.CharField(max_length=40, blank=True, default="")
     description = models.CharField(max_length=500, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
+    livemode = models.BooleanField(default=False, help_text="Live or test mode (of the API key)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -117,6 +118,7 @@ class PaymentMethod(models.Model):
     card_exp_month = models.PositiveSmallIntegerField()
     card_exp_year = models.PositiveSmallIntegerField()
     card_fingerprint = models.CharField(max_length=64, db_index=True)
+    livemode = models.BooleanField(default=False, help_text="Live or test mode (of the API key)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

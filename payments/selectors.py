@@ -63,10 +63,10 @@ def _keyset_page(queryset: QuerySet, cursor: Cursor, resource: str) -> Page:
     return Page(items=rows, has_more=has_more)
 
 
-def payment_get(*, merchant: Merchant, payment_id: str) -> Payment:
+def payment_get(*, merchant: Merchant, payment_id: str, livemode: bool = False) -> Payment:
     payment = (
         Payment.objects.select_related("payment_method")
-        .filter(merchant=merchant, pk=payment_id)
+        .filter(merchant=merchant, livemode=livemode, pk=payment_id)
         .first()
     )
     if payment is None:
@@ -74,8 +74,12 @@ def payment_get(*, merchant: Merchant, payment_id: str) -> Payment:
     return payment
 
 
-def payment_list(*, merchant: Merchant, filters: PaymentFilters, cursor: Cursor) -> Page:
-    queryset = Payment.objects.select_related("payment_method").filter(merchant=merchant)
+def payment_list(
+    *, merchant: Merchant, filters: PaymentFilters, cursor: Cursor, livemode: bool = False
+) -> Page:
+    queryset = Payment.objects.select_related("payment_method").filter(
+        merchant=merchant, livemode=livemode
+    )
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.customer_id:
@@ -87,15 +91,17 @@ def payment_list(*, merchant: Merchant, filters: PaymentFilters, cursor: Cursor)
     return _keyset_page(queryset, cursor, "payment")
 
 
-def customer_get(*, merchant: Merchant, customer_id: str) -> Customer:
-    customer = Customer.objects.filter(merchant=merchant, pk=customer_id).first()
+def customer_get(*, merchant: Merchant, customer_id: str, livemode: bool = False) -> Customer:
+    customer = Customer.objects.filter(merchant=merchant, livemode=livemode, pk=customer_id).first()
     if customer is None:
         raise ResourceMissing("customer", customer_id)
     return customer
 
 
-def customer_list(*, merchant: Merchant, cursor: Cursor, email: str | None = None) -> Page:
-    queryset = Customer.objects.filter(merchant=merchant)
+def customer_list(
+    *, merchant: Merchant, cursor: Cursor, email: str | None = None, livemode: bool = False
+) -> Page:
+    queryset = Customer.objects.filter(merchant=merchant, livemode=livemode)
     if email:
         queryset = queryset.filter(email__iexact=email)
     return _keyset_page(queryset, cursor, "customer")

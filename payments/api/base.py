@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments.errors import ErrorCode, InvalidRequest
-from payments.models import Merchant
+from payments.models import ApiKeyMode, Merchant
 from payments.selectors import MAX_PAGE_SIZE, Cursor, Page
 from payments.services.idempotency import (
     StoredResponse,
@@ -37,13 +37,21 @@ class MerchantAPIView(APIView):
     def merchant(self) -> Merchant:
         return self.request.user
 
+    @property
+    def livemode(self) -> bool:
+        """Live keys see live objects only, test keys test objects only."""
+        return self.request.auth.mode == ApiKeyMode.LIVE
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or key is None:
             return
         fingerprint = request_fingerprint(
-            method=request.method, path=request.path, body=request._request.body
+            method=request.method,
+            path=request.path,
+            body=request._request.body,
+            livemode=self.livemode,
         )
         claim_id, stored = idempotency_claim(
             merchant=self.merchant, key=idempotency_key_validate(key), fingerprint=fingerprint

@@ -55,7 +55,7 @@ class PaymentCreateSerializer(StrictSerializer):
     customer = StrictCharField(required=False, help_text="cus_…")
     capture_method = serializers.ChoiceField(choices=CaptureMethod.values, required=False)
     description = StrictCharField(required=False, allow_blank=True, max_length=500)
-    receipt_email = serializers.EmailField(required=False, allow_blank=True)
+    receipt_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     metadata = MetadataField(required=False)
     client_ip = serializers.IPAddressField(
         required=False, help_text="The paying customer's IP address, for fraud screening."
@@ -74,7 +74,7 @@ class PaymentCancelSerializer(StrictSerializer):
 
 
 class CustomerCreateSerializer(StrictSerializer):
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     name = StrictCharField(required=False, allow_blank=True, max_length=200)
     phone = StrictCharField(required=False, allow_blank=True, max_length=40)
     description = StrictCharField(required=False, allow_blank=True, max_length=500)

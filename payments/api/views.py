@@ -120,7 +120,7 @@ class PaymentListCreateView(MerchantAPIView):
             description=data.get("description", ""),
             receipt_email=data.get("receipt_email", ""),
             metadata=data.get("metadata"),
-            livemode=request.auth.mode == "live",
+            livemode=self.livemode,
             client_ip=data.get("client_ip"),
             billing_country=(
                 data.get("payment_method_data", {})
@@ -168,7 +168,10 @@ class PaymentListCreateView(MerchantAPIView):
             created_lte=timestamp_from_query(params, "created[lte]"),
         )
         page = payment_list(
-            merchant=self.merchant, filters=filters, cursor=cursor_from_query(params)
+            merchant=self.merchant,
+            filters=filters,
+            cursor=cursor_from_query(params),
+            livemode=self.livemode,
         )
         return self.list_response(page, payment_dict)
 
@@ -178,7 +181,11 @@ class PaymentDetailView(MerchantAPIView):
 
     @extend_schema(operation_id="payments_retrieve", responses={200: PaymentOut, **ERRORS})
     def get(self, request: Request, payment_id: str) -> Response:
-        return Response(payment_dict(payment_get(merchant=self.merchant, payment_id=payment_id)))
+        return Response(
+            payment_dict(
+                payment_get(merchant=self.merchant, payment_id=payment_id, livemode=self.livemode)
+            )
+        )
 
 
 class PaymentCaptureView(MerchantAPIView):
@@ -195,7 +202,10 @@ class PaymentCaptureView(MerchantAPIView):
     def post(self, request: Request, payment_id: str) -> Response:
         data = self.validated(PaymentCaptureSerializer, request.data)
         payment = payment_capture(
-            merchant=self.merchant, payment_id=payment_id, amount=data.get("amount_to_capture")
+            merchant=self.merchant,
+            payment_id=payment_id,
+            amount=data.get("amount_to_capture"),
+            livemode=self.livemode,
         )
         return payment_response(payment, "captured")
 
@@ -215,6 +225,7 @@ class PaymentCancelView(MerchantAPIView):
             merchant=self.merchant,
             payment_id=payment_id,
             reason=data.get("cancellation_reason", ""),
+            livemode=self.livemode,
         )
         return payment_response(payment, "cancelled")
 
@@ -230,7 +241,7 @@ class CustomerListCreateView(MerchantAPIView):
     )
     def post(self, request: Request) -> Response:
         data = self.validated(CustomerCreateSerializer, request.data)
-        customer = customer_create(merchant=self.merchant, **data)
+        customer = customer_create(merchant=self.merchant, livemode=self.livemode, **data)
         return Response(customer_dict(customer), status=201)
 
     @extend_schema(
@@ -247,7 +258,10 @@ class CustomerListCreateView(MerchantAPIView):
         params = request.query_params
         query_params_check(params, CURSOR_PARAMS | {"email"})
         page = customer_list(
-            merchant=self.merchant, cursor=cursor_from_query(params), email=params.get("email")
+            merchant=self.merchant,
+            cursor=cursor_from_query(params),
+            email=params.get("email"),
+            livemode=self.livemode,
         )
         return self.list_response(page, customer_dict)
 
@@ -258,7 +272,11 @@ class CustomerDetailView(MerchantAPIView):
     @extend_schema(operation_id="customers_retrieve", responses={200: CustomerOut, **ERRORS})
     def get(self, request: Request, customer_id: str) -> Response:
         return Response(
-            customer_dict(customer_get(merchant=self.merchant, customer_id=customer_id))
+            customer_dict(
+                customer_get(
+                    merchant=self.merchant, customer_id=customer_id, livemode=self.livemode
+                )
+            )
         )
 
 
@@ -275,7 +293,9 @@ class CustomerPaymentMethodsView(MerchantAPIView):
     )
     def post(self, request: Request, customer_id: str) -> Response:
         data = self.validated(PaymentMethodCreateSerializer, request.data)
-        customer = customer_get(merchant=self.merchant, customer_id=customer_id)
+        customer = customer_get(
+            merchant=self.merchant, customer_id=customer_id, livemode=self.livemode
+        )
         card = card_input_validate(**({"cvc": ""} | data["card"]))
         method = customer_payment_method_add(customer=customer, card=card)
         return Response(payment_method_dict(method), status=201)
@@ -291,7 +311,9 @@ class CustomerPaymentMethodsView(MerchantAPIView):
     )
     def get(self, request: Request, customer_id: str) -> Response:
         query_params_check(request.query_params, CURSOR_PARAMS)
-        customer = customer_get(merchant=self.merchant, customer_id=customer_id)
+        customer = customer_get(
+            merchant=self.merchant, customer_id=customer_id, livemode=self.livemode
+        )
         page = customer_payment_method_list(
             customer=customer, cursor=cursor_from_query(request.query_params)
         )

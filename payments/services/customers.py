@@ -20,9 +20,11 @@ def customer_create(
     phone: str = "",
     description: str = "",
     metadata: dict[str, Any] | None = None,
+    livemode: bool = False,
 ) -> Customer:
     customer = Customer.objects.create(
         merchant=merchant,
+        livemode=livemode,
         email=email,
         name=name,
         phone=phone,
@@ -41,7 +43,9 @@ def customer_create(
 @transaction.atomic
 def customer_payment_method_add(*, customer: Customer, card: CardInput) -> PaymentMethod:
     """Vault a card and save it on the customer. The CVC is not kept."""
-    method = payment_method_build(merchant=customer.merchant, card=card, customer=customer)
+    method = payment_method_build(
+        merchant=customer.merchant, card=card, customer=customer, livemode=customer.livemode
+    )
     method.save(force_insert=True)
     audit_record(
         action=AuditAction.PAYMENT_METHOD_CREATED,

@@ -138,19 +138,21 @@ def payment_snapshot(payment: Payment) -> dict[str, Any]:
     }
 
 
-def _customer_for(merchant: Merchant, customer_id: str | None) -> Customer | None:
+def _customer_for(merchant: Merchant, customer_id: str | None, livemode: bool) -> Customer | None:
     if not customer_id:
         return None
-    customer = Customer.objects.filter(merchant=merchant, pk=customer_id).first()
+    customer = Customer.objects.filter(merchant=merchant, livemode=livemode, pk=customer_id).first()
     if customer is None:
         raise ResourceMissing("customer", customer_id, param="customer")
     return customer
 
 
 def _saved_method_for(
-    merchant: Merchant, payment_method_id: str, customer: Customer | None
+    merchant: Merchant, payment_method_id: str, customer: Customer | None, livemode: bool
 ) -> PaymentMethod:
-    method = PaymentMethod.objects.filter(merchant=merchant, pk=payment_method_id).first()
+    method = PaymentMethod.objects.filter(
+        merchant=merchant, livemode=livemode, pk=payment_method_id
+    ).first()
     if method is None or method.vault_ciphertext is None:
         raise ResourceMissing("payment_method", payment_method_id, param="payment_method")
     if method.customer_id and customer is not None and method.customer_id != customer.id:
@@ -163,13 +165,14 @@ def _saved_method_for(
 
 
 def payment_method_build(
-    *, merchant: Merchant, card: CardInput, customer: Customer | None = None
+    *, merchant: Merchant, card: CardInput, customer: Customer | None = None, livemode: bool = False
 ) -> PaymentMethod:
     """An unsaved PaymentMethod with `card` sealed into the vault columns."""
     method = PaymentMethod(
         created_at=timezone.now(),
         merchant=merchant,
         customer=customer,
+        livemode=livemode,
         card_brand=card_brand(card.number),
         card_bin=card.bin,
         card_last4=card.last4,
@@ -220,12 +223,14 @@ def payment_create(
             code=ErrorCode.PARAMETER_MISSING,
             param="payment_method",
         )
-    customer = _customer_for(merchant, customer_id)
+    customer = _customer_for(merchant, customer_id, livemode)
     saved_method = (
-        _saved_method_for(merchant, payment_method_id, customer) if payment_method_id else None
+        _saved_method_for(merchant, payment_method_id, customer, livemode)
+        if payment_method_id
+        else None
     )
 
-    method = saved_method or payment_method_build(merchant=merchant, card=card)  # type: ignore[arg-type]
+    method = saved_method or payment_method_build(merchant=merchant, card=card, livemode=livemode)  # type: ignore[arg-type]
     payment = Payment(
         merchant=merchant,
         customer=customer or method.customer,
@@ -365,10 +370,12 @@ def payment_authorize(
     )
 
 
-def payment_capture(*, merchant: Merchant, payment_id: str, amount: object = None) -> Payment:
+def payment_capture(
+    *, merchant: Merchant, payment_id: str, amount: object = None, livemode: bool = False
+) -> Payment:
     """Capture an AUTHORIZED payment, fully or partly (the rest of the hold is released)."""
     with transaction.atomic():
-        payment = payment_lock(payment_id=payment_id, merchant=merchant)
+        payment = payment_lock(payment_id=payment_id, merchant=merchant, livemode=livemode)
         if not payment.can_capture():
             raise StateConflict(
                 f"Only AUTHORIZED payments can be captured; this one is {payment.status}.",
@@ -405,7 +412,9 @@ def payment_capture(*, merchant: Merchant, payment_id: str, amount: object = Non
     )
 
 
-def payment_cancel(*, merchant: Merchant, payment_id: str, reason: str = "") -> Payment:
+def payment_cancel(
+    *, merchant: Merchant, payment_id: str, reason: str = "", livemode: bool = False
+) -> Payment:
     """Cancel a payment that holds no captured money: directly when nothing exists at the
     gateway yet, otherwise by voiding the authorization there first."""
     if reason and reason not in CANCELLATION_REASONS:
@@ -415,7 +424,7 @@ def payment_cancel(*, merchant: Merchant, payment_id: str, reason: str = "") -> 
             param="cancellation_reason",
         )
     with transaction.atomic():
-        payment = payment_lock(payment_id=payment_id, merchant=merchant)
+        payment = payment_lock(payment_id=payment_id, merchant=merchant, livemode=livemode)
         if not payment.can_cancel():
             raise StateConflict(
                 f"A {payment.status} payment cannot be cancelled.",
@@ -502,6 +511,7 @@ _AUDIT_ACTION = {
 
 def _apply_success(payment: Payment, operation: str, result: GatewayResult, amount: int) -> str:
     """Move the payment to where a successful `operation` leaves it; return the event type."""
+    payment.error_code = payment.error_message = ""  # an earlier failed capture is history now
     if operation == PendingOperation.VOID:
         payment.transition_to(PaymentStatus.CANCELLED)
         payment.next_action = None
@@ -527,6 +537,8 @@ def _apply_failure(payment: Payment, operation: str, code: str, message: str) ->
     if operation == PendingOperation.AUTHORIZE:
         payment.transition_to(PaymentStatus.FAILED)
         return "payment.failed"
+    if operation == PendingOperation.VOID:
+        payment.cancellation_reason = ""  # not cancelled after all
     payment.transition_to(
         PaymentStatus.REQUIRES_ACTION if payment.next_action else PaymentStatus.AUTHORIZED
     )
@@ -542,6 +554,7 @@ _SETTLED_FIELDS = (
     "next_action",
     "gateway_reference",
     "pending_operation",
+    "cancellation_reason",
     "updated_at",
 )
 
@@ -558,7 +571,11 @@ def _finish(
     """Step 3: record what the gateway said. `payment` is our copy from step 1; the write
     applies only if the row is still PROCESSING this operation (compare-and-set), so a
     recovery run or webhook that settled it meanwhile is never overwritten."""
-    expected = {"status": PaymentStatus.PROCESSING, "pending_operation": operation}
+    expected = {
+        "status": PaymentStatus.PROCESSING,
+        "pending_operation": operation,
+        "attempt_count": payment.attempt_count,  # a later attempt's outcome is not ours
+    }
     # Gateway errors, not declines: the gateway failed us (unreachable, timed out, or its own
     # processing error).
     if call.error is not None:

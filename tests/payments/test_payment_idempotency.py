@@ -60,7 +60,9 @@ def test_same_key_on_another_endpoint_is_refused_with_422(api_client):
 
 def test_duplicate_while_the_first_request_is_in_flight_answers_409(api_client, merchant):
     raw_body = json.dumps(payment_body()).encode()
-    fingerprint = request_fingerprint(method="POST", path=PAYMENTS_URL, body=raw_body)
+    fingerprint = request_fingerprint(
+        method="POST", path=PAYMENTS_URL, body=raw_body, livemode=False
+    )
     claim_id, _ = idempotency_claim(merchant=merchant, key="order-4", fingerprint=fingerprint)
     assert claim_id is not None  # the "first request" holds the key and has not finished
 
