@@ -211,6 +211,9 @@ class Payment(models.Model):
     receipt_email = models.EmailField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     livemode = models.BooleanField(default=False)
+    idempotency_key = models.CharField(
+        max_length=255, blank=True, default="", help_text="The Idempotency-Key it was created with"
+    )
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -229,6 +232,12 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="payments_amount_positive"
+            ),
+            # One payment per Idempotency-Key, whatever happens to the idempotency record.
+            models.UniqueConstraint(
+                fields=["merchant", "livemode", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="payments_one_per_idempotency_key",
             ),
             models.CheckConstraint(
                 condition=models.Q(amount_captured__gte=0, amount_captured__lte=models.F("amount")),

@@ -74,6 +74,14 @@ def payment_get(*, merchant: Merchant, payment_id: str, livemode: bool = False) 
     return payment
 
 
+def payment_by_idempotency_key(*, merchant: Merchant, key: str, livemode: bool) -> Payment | None:
+    return (
+        Payment.objects.select_related("payment_method")
+        .filter(merchant=merchant, livemode=livemode, idempotency_key=key)
+        .first()
+    )
+
+
 def payment_list(
     *, merchant: Merchant, filters: PaymentFilters, cursor: Cursor, livemode: bool = False
 ) -> Page:

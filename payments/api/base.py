@@ -32,6 +32,8 @@ class _Replay(Exception):
 class MerchantAPIView(APIView):
     required_scopes: dict[str, str] = {}
     _idempotency_claim: int | None = None
+    # True when this request took over the key of an earlier one that died mid-way.
+    idempotency_taken_over = False
 
     @property
     def merchant(self) -> Merchant:
@@ -53,12 +55,13 @@ class MerchantAPIView(APIView):
             body=request._request.body,
             livemode=self.livemode,
         )
-        claim_id, stored = idempotency_claim(
+        claim = idempotency_claim(
             merchant=self.merchant, key=idempotency_key_validate(key), fingerprint=fingerprint
         )
-        if stored is not None:
-            raise _Replay(stored)
-        self._idempotency_claim = claim_id
+        if claim.replay is not None:
+            raise _Replay(claim.replay)
+        self._idempotency_claim = claim.claim_id
+        self.idempotency_taken_over = claim.taken_over
 
     def handle_exception(self, exc: Exception) -> HttpResponse:
         if isinstance(exc, _Replay):

@@ -37,6 +37,7 @@ from payments.selectors import (
     customer_get,
     customer_list,
     customer_payment_method_list,
+    payment_by_idempotency_key,
     payment_get,
     payment_list,
 )
@@ -106,6 +107,15 @@ class PaymentListCreateView(MerchantAPIView):
     )
     def post(self, request: Request) -> Response:
         data = self.validated(PaymentCreateSerializer, request.data)
+        key = request.headers.get("Idempotency-Key", "")
+        if self.idempotency_taken_over:
+            # The first request with this key died; if it got as far as creating the payment,
+            # answer with that payment as it stands (recovery settles a PROCESSING one).
+            existing = payment_by_idempotency_key(
+                merchant=self.merchant, key=key, livemode=self.livemode
+            )
+            if existing is not None:
+                return payment_response(existing, "recovered", success_status=200)
         card = None
         if "payment_method_data" in data:
             card = card_input_validate(**({"cvc": ""} | data["payment_method_data"]["card"]))
@@ -122,6 +132,7 @@ class PaymentListCreateView(MerchantAPIView):
             metadata=data.get("metadata"),
             livemode=self.livemode,
             client_ip=data.get("client_ip"),
+            idempotency_key=key,
             billing_country=(
                 data.get("payment_method_data", {})
                 .get("billing_details", {})

@@ -30,6 +30,22 @@ class StoredResponse:
     body: bytes
 
 
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of claiming a key: we own it (`claim_id`), or `replay` the stored answer.
+    `taken_over` means an earlier request with this key died mid-way: it may have created
+    its object, which the caller must look for before doing the work again."""
+
+    claim_id: int | None = None
+    replay: StoredResponse | None = None
+    taken_over: bool = False
+
+
+# A request still "in progress" after this long has died (gunicorn kills a request after
+# 30 s): a retry takes the key over instead of getting 409 until the key expires.
+IN_PROGRESS_LEASE = dt.timedelta(minutes=2)
+
+
 def request_fingerprint(*, method: str, path: str, body: bytes, livemode: bool) -> str:
     """A keyed hash of the request (HMAC with a key derived from SECRET_KEY): the body may
     hold a card number and CVC, and an unkeyed hash of those could be brute-forced from the
@@ -62,13 +78,12 @@ RETURNING id
 """  # noqa: S608 (table name from our model, values are parameters)
 
 
-def idempotency_claim(
-    *, merchant: Merchant, key: str, fingerprint: str
-) -> tuple[int | None, StoredResponse | None]:
-    """Claim `key`: returns (claim id, None) when we own it now, (None, stored) to replay.
+def idempotency_claim(*, merchant: Merchant, key: str, fingerprint: str) -> Claim:
+    """Claim `key` for this request.
 
     One statement, committed on its own, so a concurrent duplicate sees the claim at once.
-    An expired key (older than 24 h) is taken over as new.
+    An expired key (older than 24 h) is taken over as new; one left in progress longer than
+    IN_PROGRESS_LEASE by a request that died is taken over by one retry (the others get 409).
     """
     now = timezone.now()
     expires = now + dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
@@ -79,7 +94,7 @@ def idempotency_claim(
         )
         row = cursor.fetchone()
     if row is not None:
-        return row[0], None
+        return Claim(claim_id=row[0])
     existing = IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
     if existing is None:  # deleted (released) between our insert and read: try again once
         return idempotency_claim(merchant=merchant, key=key, fingerprint=fingerprint)
@@ -91,12 +106,25 @@ def idempotency_claim(
             param="Idempotency-Key",
         )
     if existing.status == IdempotencyStatus.IN_PROGRESS:
+        if existing.created_at < now - IN_PROGRESS_LEASE and _take_over(existing, now):
+            return Claim(claim_id=existing.pk, taken_over=True)
         raise IdempotencyKeyInUse(
             "A request with this Idempotency-Key is still being processed; retry shortly.",
             code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
             param="Idempotency-Key",
         )
-    return None, StoredResponse(existing.response_status, bytes(existing.response_body))
+    return Claim(replay=StoredResponse(existing.response_status, bytes(existing.response_body)))
+
+
+def _take_over(existing: IdempotencyKey, now: dt.datetime) -> bool:
+    """Renew a dead request's claim for us; of several retries exactly one wins."""
+    return bool(
+        IdempotencyKey.objects.filter(
+            pk=existing.pk,
+            status=IdempotencyStatus.IN_PROGRESS,
+            created_at=existing.created_at,
+        ).update(created_at=now)
+    )
 
 
 def idempotency_complete(*, claim_id: int, status: int, body: bytes) -> None:

@@ -199,6 +199,7 @@ def payment_create(
     client_ip: str | None = None,
     client_location: tuple[float, float] | None = None,
     billing_country: str = "",
+    idempotency_key: str = "",
 ) -> Payment:
     """Screen a payment for fraud, then authorize it (and capture it, unless `capture_method`
     is manual). `client_ip` and `client_location` describe the paying customer (as the
@@ -244,6 +245,7 @@ def payment_create(
         metadata=metadata or {},
         livemode=livemode,
         client_ip=client_ip,
+        idempotency_key=idempotency_key,
     )
     payment.created_at = payment.updated_at = timezone.now()
     screening = fraud_screen(

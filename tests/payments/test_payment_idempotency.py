@@ -1,9 +1,15 @@
+import datetime as dt
 import json
 
 import pytest
+from django.utils import timezone
 
 from payments.models import IdempotencyKey, Payment
-from payments.services.idempotency import idempotency_claim, request_fingerprint
+from payments.services.idempotency import (
+    IN_PROGRESS_LEASE,
+    idempotency_claim,
+    request_fingerprint,
+)
 from tests.concurrency import run_concurrently
 from tests.conftest import PAYMENTS_URL, client_for, payment_body
 
@@ -63,8 +69,8 @@ def test_duplicate_while_the_first_request_is_in_flight_answers_409(api_client, 
     fingerprint = request_fingerprint(
         method="POST", path=PAYMENTS_URL, body=raw_body, livemode=False
     )
-    claim_id, _ = idempotency_claim(merchant=merchant, key="order-4", fingerprint=fingerprint)
-    assert claim_id is not None  # the "first request" holds the key and has not finished
+    claim = idempotency_claim(merchant=merchant, key="order-4", fingerprint=fingerprint)
+    assert claim.claim_id is not None  # the "first request" holds the key and has not finished
 
     response = api_client.post(
         PAYMENTS_URL, raw_body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-4"
@@ -163,3 +169,60 @@ def test_concurrent_identical_requests_create_one_payment_with_one_gateway_call(
     assert set(late_duplicates) == {(201, originals[0][1], "true")}
     assert Payment.objects.count() == 1
     assert gateway_calls.counts["authorize"] == 1
+
+
+def _dead_request(merchant, key: str, body: bytes) -> None:
+    """A request that claimed `key` and died mid-way (its claim is past the lease)."""
+    fingerprint = request_fingerprint(method="POST", path=PAYMENTS_URL, body=body, livemode=False)
+    claim = idempotency_claim(merchant=merchant, key=key, fingerprint=fingerprint)
+    IdempotencyKey.objects.filter(pk=claim.claim_id).update(
+        created_at=timezone.now() - IN_PROGRESS_LEASE - dt.timedelta(seconds=1)
+    )
+
+
+def test_a_retry_after_a_dead_request_that_created_the_payment_returns_that_payment(
+    api_client, merchant, gateway_calls
+):
+    body = json.dumps(payment_body()).encode()
+    _dead_request(merchant, "order-dead", body)
+    # What the dead request had committed before dying: transaction 1 (PROCESSING).
+    first = api_client.post(PAYMENTS_URL, json.loads(body), format="json").json()
+    Payment.objects.filter(pk=first["id"]).update(idempotency_key="order-dead", status="PROCESSING")
+    calls_before = gateway_calls.counts["authorize"]
+
+    retry = api_client.post(
+        PAYMENTS_URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-dead"
+    )
+
+    assert retry.status_code == 202  # still PROCESSING: recovery settles it, nothing is guessed
+    assert retry.json()["id"] == first["id"]
+    assert Payment.objects.count() == 1
+    assert gateway_calls.counts["authorize"] == calls_before
+    replay = api_client.post(
+        PAYMENTS_URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-dead"
+    )
+    assert replay.content == retry.content
+
+
+def test_a_retry_after_a_dead_request_that_created_nothing_processes_it(api_client, merchant):
+    body = json.dumps(payment_body()).encode()
+    _dead_request(merchant, "order-died-early", body)
+
+    retry = api_client.post(
+        PAYMENTS_URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-died-early"
+    )
+
+    assert retry.status_code == 201
+    assert Payment.objects.get().idempotency_key == "order-died-early"
+
+
+def test_a_claim_inside_its_lease_still_answers_409(api_client, merchant):
+    body = json.dumps(payment_body()).encode()
+    fingerprint = request_fingerprint(method="POST", path=PAYMENTS_URL, body=body, livemode=False)
+    idempotency_claim(merchant=merchant, key="order-live", fingerprint=fingerprint)
+
+    response = api_client.post(
+        PAYMENTS_URL, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="order-live"
+    )
+
+    assert response.status_code == 409
