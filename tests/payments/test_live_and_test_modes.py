@@ -5,7 +5,7 @@ import pytest
 
 from payments.models import ApiKeyScope, Payment, PaymentStatus
 from payments.services.api_keys import api_key_issue
-from tests.conftest import client_for, create_payment
+from tests.conftest import PAYMENTS_URL, client_for, create_payment, payment_body
 
 
 @pytest.fixture
@@ -54,32 +54,11 @@ def test_customers_and_saved_cards_belong_to_one_mode(api_client, live_client):
 
 @pytest.mark.django_db
 def test_the_same_idempotency_key_in_the_other_mode_never_replays(api_client, live_client):
-    live = live_client.post(
-        "/api/v1/payments",
-        {
-            "amount": 700,
-            "currency": "usd",
-            "payment_method_data": {
-                "type": "card",
-                "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030},
-            },
-        },
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="order-77",
-    )
+    body = payment_body(amount=700)
 
+    live = live_client.post(PAYMENTS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="order-77")
     from_test_key = api_client.post(
-        "/api/v1/payments",
-        {
-            "amount": 700,
-            "currency": "usd",
-            "payment_method_data": {
-                "type": "card",
-                "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030},
-            },
-        },
-        format="json",
-        HTTP_IDEMPOTENCY_KEY="order-77",
+        PAYMENTS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="order-77"
     )
 
     assert live.status_code == 201
