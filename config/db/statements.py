@@ -12,16 +12,42 @@ from typing import Any
 
 from django.db import connection, models
 
+# Field classes (exactly these, not subclasses) whose database value is the Python value
+# itself when that is None or of the listed types; anything else goes through Django's
+# get_db_prep_save. Preparing ~100 values per payment the general way cost ~8 % of its CPU.
+_PLAIN_FIELDS: dict[type[models.Field], tuple[type, ...]] = {
+    models.CharField: (str,),
+    models.TextField: (str,),
+    models.EmailField: (str,),
+    models.SlugField: (str,),
+    models.BooleanField: (bool,),
+    models.IntegerField: (int,),
+    models.BigIntegerField: (int,),
+    models.SmallIntegerField: (int,),
+    models.PositiveIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,),
+    models.PositiveBigIntegerField: (int,),
+}
+
+
+def _plain_types(field: models.Field) -> tuple[type, ...]:
+    if isinstance(field, models.ForeignKey):
+        field = field.target_field
+    return _PLAIN_FIELDS.get(type(field), ())
+
 
 @functools.cache
-def _insert_shape(model: type[models.Model]) -> tuple[str, tuple[models.Field, ...], str, str]:
+def _insert_shape(
+    model: type[models.Model],
+) -> tuple[str, tuple[tuple[models.Field, tuple[type, ...]], ...], str, str]:
     # Database-generated keys (BigAutoField) are left to the database.
     fields = tuple(
         field for field in model._meta.concrete_fields if field is not model._meta.auto_field
     )
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    return connection.ops.quote_name(model._meta.db_table), fields, f"({columns})", placeholders
+    shape = tuple((field, _plain_types(field)) for field in fields)
+    return connection.ops.quote_name(model._meta.db_table), shape, f"({columns})", placeholders
 
 
 def _value(instance: models.Model, field: models.Field) -> Any:
@@ -33,8 +59,13 @@ def _value(instance: models.Model, field: models.Field) -> Any:
 
 
 def _row(instance: models.Model) -> tuple[str, str, str, list[Any]]:
-    table, fields, columns, placeholders = _insert_shape(type(instance))
-    params = [field.get_db_prep_save(_value(instance, field), connection) for field in fields]
+    table, shape, columns, placeholders = _insert_shape(type(instance))
+    params = []
+    for field, plain_types in shape:
+        value = _value(instance, field)
+        if value is not None and type(value) not in plain_types:
+            value = field.get_db_prep_save(value, connection)
+        params.append(value)
     return table, columns, placeholders, params
 
 

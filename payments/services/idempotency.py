@@ -127,10 +127,15 @@ def _take_over(existing: IdempotencyKey, now: dt.datetime) -> bool:
     )
 
 
+_COMPLETE_SQL = f"""
+UPDATE {IdempotencyKey._meta.db_table}
+    SET status = %s, response_status = %s, response_body = %s WHERE id = %s
+"""  # noqa: S608 (table name from our model, values are parameters)
+
+
 def idempotency_complete(*, claim_id: int, status: int, body: bytes) -> None:
-    IdempotencyKey.objects.filter(pk=claim_id).update(
-        status=IdempotencyStatus.COMPLETED, response_status=status, response_body=body
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_COMPLETE_SQL, [IdempotencyStatus.COMPLETED, status, body, claim_id])
 
 
 def idempotency_release(*, claim_id: int) -> None:
