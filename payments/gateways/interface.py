@@ -35,6 +35,9 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     DECLINED = "declined"
     REQUIRES_ACTION = "requires_action"
+    # Accepted but not settled yet (a refund the processor completes later): recovery or a
+    # webhook settles it.
+    PENDING = "pending"
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,24 @@ class Gateway(Protocol):
 
     def refund(
         self, *, reference: str, amount: int, currency: str, idempotency_key: str
-    ) -> GatewayResult: ...
+    ) -> GatewayResult:
+        """Refund part or all of the captured charge `reference`. The result's `reference` is
+        the refund's own id at the gateway."""
+        ...
 
     def retrieve(self, *, reference: str) -> GatewayResult | None: ...
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, reference: str = ""
+    ) -> GatewayResult | None:
+        """What the gateway recorded for the `operation` ("authorize", "capture", "void",
+        "refund") we sent under `idempotency_key`; `reference` is the charge's reference when
+        we know it (always, except for an authorization whose answer we never stored).
+        Recovery settles a PROCESSING payment or refund with this. None: the gateway has no
+        record of the operation, so it never happened."""
+        ...
+
+    def verify_credentials(self) -> str:
+        """A harmless read call with the configured credentials; returns what it saw (an
+        account id, say). Raises GatewayError when the credentials do not work."""
+        ...
