@@ -16,3 +16,5 @@ class AuditAction(StrEnum):
     PAYMENT_CANCEL = "payment.cancel"
     PAYMENT_REVIEW_APPROVED = "payment.review_approved"
     PAYMENT_REVIEW_REJECTED = "payment.review_rejected"
+    REFUND_CREATED = "refund.created"
+    REFUND_SETTLED = "refund.settled"

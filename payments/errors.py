@@ -40,6 +40,9 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RESOURCE_MISSING = "resource_missing"
     PAYMENT_UNEXPECTED_STATE = "payment_unexpected_state"
+    REFUND_UNEXPECTED_STATE = "refund_unexpected_state"
+    CHARGE_ALREADY_REFUNDED = "charge_already_refunded"
+    REFUND_FAILED = "refund_failed"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_KEY_IN_USE = "idempotency_key_in_use"
     IDEMPOTENCY_KEY_INVALID = "idempotency_key_invalid"
@@ -125,7 +128,8 @@ class GatewayUnavailable(PaydeskError):
 
 
 class CardError(PaydeskError):
-    """A decline. Carries the FAILED payment so the caller sees what was recorded."""
+    """A decline. Carries the FAILED payment (or refund) so the caller sees what was
+    recorded."""
 
     http_status = 402
     error_type = ErrorType.CARD
@@ -137,10 +141,12 @@ class CardError(PaydeskError):
         code: ErrorCode,
         decline_code: str | None = None,
         payment: dict[str, Any] | None = None,
+        refund: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message, code=code, param=None)
         self.decline_code = decline_code
         self.payment = payment
+        self.refund = refund
 
     def as_dict(self) -> dict[str, Any]:
         body = super().as_dict()
@@ -148,4 +154,6 @@ class CardError(PaydeskError):
             body["decline_code"] = self.decline_code
         if self.payment is not None:
             body["payment"] = self.payment
+        if self.refund is not None:
+            body["refund"] = self.refund
         return body

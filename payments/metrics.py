@@ -24,3 +24,6 @@ PAYMENT_GATEWAY_ERRORS = Counter(
     "Gateway calls that failed or declined",
     ["gateway", "error_type"],
 )
+PAYMENT_REFUNDS = Counter(
+    "payment_refunds_total", "Refunds settled, by outcome", ["gateway", "status"]
+)

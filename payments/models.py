@@ -325,6 +325,101 @@ class Transaction(models.Model):
         return f"{self.kind} {self.status} {self.id}"
 
 
+class RefundStatus(models.TextChoices):
+    """PROCESSING: the gateway call is in flight (or its answer was lost: recovery asks);
+    PENDING: the gateway accepted it and settles it later; COMPLETED and FAILED are final."""
+
+    PROCESSING = "PROCESSING"
+    PENDING = "PENDING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class RefundReason(models.TextChoices):
+    DUPLICATE = "duplicate"
+    FRAUDULENT = "fraudulent"
+    REQUESTED_BY_CUSTOMER = "requested_by_customer"
+    OTHER = "other"
+
+
+REFUND_TRANSITIONS: dict[str, frozenset[str]] = {
+    RefundStatus.PROCESSING: frozenset(
+        {RefundStatus.PENDING, RefundStatus.COMPLETED, RefundStatus.FAILED}
+    ),
+    RefundStatus.PENDING: frozenset({RefundStatus.COMPLETED, RefundStatus.FAILED}),
+    RefundStatus.COMPLETED: frozenset(),
+    RefundStatus.FAILED: frozenset(),
+}
+
+
+class Refund(models.Model):
+    """Money returned from a captured payment. Its amount is reserved in the payment's
+    `amount_refunded` when the refund is created (under the payment's row lock) and released
+    again if the refund fails, so concurrent refunds can never exceed the captured amount."""
+
+    id = public_id_field("re")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.BigIntegerField(db_comment="Integer minor units of `currency`")
+    currency = models.CharField(max_length=3, db_comment="ISO-4217, uppercase")
+    status = models.CharField(
+        max_length=20, choices=RefundStatus.choices, default=RefundStatus.PROCESSING
+    )
+    reason = models.CharField(max_length=30, choices=RefundReason.choices)
+    note = models.CharField(max_length=500, blank=True, default="")
+    gateway = models.CharField(max_length=30)
+    gateway_reference = models.CharField(
+        max_length=255, blank=True, default="", help_text="The refund's id at the gateway"
+    )
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.CharField(max_length=500, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    livemode = models.BooleanField(default=False)
+    idempotency_key = models.CharField(
+        max_length=255, blank=True, default="", help_text="The Idempotency-Key it was created with"
+    )
+    created_by = models.CharField(
+        max_length=150, blank=True, default="", help_text="Operator username, or empty for the API"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "refunds"
+        ordering = ["-created_at", "-id"]
+        permissions = [("refund_payment", "Can refund payments")]
+        indexes = [
+            models.Index(fields=["payment", "-created_at"], name="idx_refunds_payment_created"),
+            models.Index(fields=["status", "updated_at"], name="idx_refunds_status_updated"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="refunds_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "livemode", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="refunds_one_per_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def gateway_idempotency_key(self) -> str:
+        return f"{self.id}:refund"
+
+    def transition_to(self, status: str) -> None:
+        """Move to `status` or raise StateConflict, changing nothing."""
+        if status not in REFUND_TRANSITIONS[self.status]:
+            raise StateConflict(
+                f"This refund is {self.status}; it cannot become {status}.",
+                code=ErrorCode.REFUND_UNEXPECTED_STATE,
+            )
+        self.status = status
+
+
 class IdempotencyStatus(models.TextChoices):
     """A claimed key is IN_PROGRESS until its response is stored."""
 

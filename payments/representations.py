@@ -4,7 +4,7 @@ brand, last4, expiry and fingerprint."""
 
 from typing import Any
 
-from payments.models import ApiKey, Customer, Payment, PaymentMethod
+from payments.models import ApiKey, Customer, Payment, PaymentMethod, Refund
 
 
 def _timestamp(value: Any) -> int:
@@ -50,6 +50,24 @@ def payment_dict(payment: Payment) -> dict[str, Any]:
         "metadata": payment.metadata,
         "livemode": payment.livemode,
         "created": _timestamp(payment.created_at),
+    }
+
+
+def refund_dict(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "object": "refund",
+        "payment": refund.payment_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "status": refund.status,
+        "reason": refund.reason,
+        "note": refund.note or None,
+        "error_code": refund.error_code or None,
+        "error_message": refund.error_message or None,
+        "metadata": refund.metadata,
+        "livemode": refund.livemode,
+        "created": _timestamp(refund.created_at),
     }
 
 

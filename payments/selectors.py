@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django.db.models import Model, Q, QuerySet
 
 from payments.errors import ResourceMissing
-from payments.models import Customer, Merchant, Payment, PaymentMethod
+from payments.models import Customer, Merchant, Payment, PaymentMethod, Refund
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -117,3 +117,18 @@ def customer_list(
 
 def customer_payment_method_list(*, customer: Customer, cursor: Cursor) -> Page:
     return _keyset_page(PaymentMethod.objects.filter(customer=customer), cursor, "payment_method")
+
+
+def refund_get(*, merchant: Merchant, refund_id: str, livemode: bool = False) -> Refund:
+    refund = Refund.objects.filter(merchant=merchant, livemode=livemode, pk=refund_id).first()
+    if refund is None:
+        raise ResourceMissing("refund", refund_id)
+    return refund
+
+
+def refund_by_idempotency_key(*, merchant: Merchant, key: str, livemode: bool) -> Refund | None:
+    return Refund.objects.filter(merchant=merchant, livemode=livemode, idempotency_key=key).first()
+
+
+def payment_refund_list(*, payment: Payment, cursor: Cursor) -> Page:
+    return _keyset_page(Refund.objects.filter(payment=payment), cursor, "refund")

@@ -12,7 +12,7 @@ from fraud.services import rules_cache_clear
 from payments.gateways.sandbox import SandboxGateway
 from payments.models import ApiKeyScope
 from payments.services.api_keys import IssuedApiKey, api_key_issue, merchant_get_or_create
-from payments.services.payments import _in_transaction
+from payments.services.gateway_calls import in_transaction
 
 ALL_SCOPES = list(ApiKeyScope.values)
 
@@ -133,7 +133,7 @@ class GatewayCalls:
     def record(self, operation: str) -> None:
         with self._lock:
             self.counts[operation] += 1
-            if _in_transaction():
+            if in_transaction():
                 self.inside_transaction.append(operation)
 
 

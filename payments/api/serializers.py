@@ -11,7 +11,7 @@ from payments.api.fields import (
     StrictSerializer,
 )
 from payments.errors import ErrorCode
-from payments.models import CaptureMethod, PaymentStatus
+from payments.models import CaptureMethod, PaymentStatus, RefundReason, RefundStatus
 from payments.services.payments import CANCELLATION_REASONS
 
 
@@ -73,6 +73,17 @@ class PaymentCancelSerializer(StrictSerializer):
     cancellation_reason = serializers.ChoiceField(choices=CANCELLATION_REASONS, required=False)
 
 
+class RefundCreateSerializer(StrictSerializer):
+    amount = StrictIntegerField(
+        required=False, help_text="Minor units; default: everything not refunded yet."
+    )
+    reason = serializers.ChoiceField(choices=RefundReason.values)
+    note = StrictCharField(
+        required=False, allow_blank=True, max_length=500, help_text="Required for 'other'."
+    )
+    metadata = MetadataField(required=False)
+
+
 class CustomerCreateSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     name = StrictCharField(required=False, allow_blank=True, max_length=200)
@@ -128,6 +139,22 @@ class PaymentOut(serializers.Serializer):
     created = serializers.IntegerField(help_text="Unix time")
 
 
+class RefundOut(serializers.Serializer):
+    id = serializers.CharField()
+    object = serializers.CharField(default="refund")
+    payment = serializers.CharField()
+    amount = serializers.IntegerField(help_text="Integer minor units")
+    currency = serializers.CharField(help_text="ISO-4217, uppercase")
+    status = serializers.ChoiceField(choices=RefundStatus.values)
+    reason = serializers.ChoiceField(choices=RefundReason.values)
+    note = serializers.CharField(allow_null=True)
+    error_code = serializers.CharField(allow_null=True)
+    error_message = serializers.CharField(allow_null=True)
+    metadata = serializers.DictField(child=serializers.CharField())
+    livemode = serializers.BooleanField()
+    created = serializers.IntegerField(help_text="Unix time")
+
+
 class CustomerOut(serializers.Serializer):
     id = serializers.CharField()
     object = serializers.CharField(default="customer")
@@ -146,6 +173,7 @@ class ErrorDetailOut(serializers.Serializer):
     param = serializers.CharField(allow_null=True)
     decline_code = serializers.CharField(required=False)
     payment = PaymentOut(required=False)
+    refund = RefundOut(required=False)
 
 
 class ErrorOut(serializers.Serializer):
@@ -166,5 +194,6 @@ def list_of(item: type[serializers.Serializer], name: str) -> serializers.Serial
 
 
 PaymentListOut = list_of(PaymentOut, "PaymentList")
+RefundListOut = list_of(RefundOut, "RefundList")
 CustomerListOut = list_of(CustomerOut, "CustomerList")
 PaymentMethodListOut = list_of(PaymentMethodOut, "PaymentMethodList")

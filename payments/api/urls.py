@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from payments.api import views
+from payments.api import refund_views, views
 
 
 class PublicIdConverter:
@@ -26,6 +26,12 @@ urlpatterns = [
     path(PAYMENT, views.PaymentDetailView.as_view(), name="payment-detail"),
     path(f"{PAYMENT}/capture", views.PaymentCaptureView.as_view(), name="payment-capture"),
     path(f"{PAYMENT}/cancel", views.PaymentCancelView.as_view(), name="payment-cancel"),
+    path(f"{PAYMENT}/refunds", refund_views.PaymentRefundsView.as_view(), name="payment-refunds"),
+    path(
+        "refunds/<public_id:refund_id>",
+        refund_views.RefundDetailView.as_view(),
+        name="refund-detail",
+    ),
     path("customers", views.CustomerListCreateView.as_view(), name="customers"),
     path(CUSTOMER, views.CustomerDetailView.as_view(), name="customer-detail"),
     path(

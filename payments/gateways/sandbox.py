@@ -40,6 +40,10 @@ DECLINES: dict[str, tuple[str, str, str, bool]] = {
     ),
 }
 REQUIRES_3DS = frozenset({"4000002760003184", "4000002500003155", "4000000000003220"})
+# Stripe's "the charge succeeds, its refunds fail". The sandbox keeps no card data, so such a
+# charge carries the mark in its reference.
+REFUND_FAILS = frozenset({"4000000000005126"})
+_REFUND_FAILS_PREFIX = "sbx_rf_"
 # A raw statement: this runs once per gateway call on the benchmarked hot path.
 _RECORD_SQL = f"""
 INSERT INTO {SandboxOperation._meta.db_table}
@@ -89,8 +93,9 @@ class SandboxGateway:
 
     def authorize(self, request: AuthorizeRequest) -> GatewayResult:
         self._pause()
-        reference = "sbx_" + secrets.token_hex(12)
         number = request.card.number
+        prefix = _REFUND_FAILS_PREFIX if number in REFUND_FAILS else "sbx_"
+        reference = prefix + secrets.token_hex(12)
         if number in DECLINES:
             code, decline_code, message, retryable = DECLINES[number]
             result = GatewayResult(
@@ -158,17 +163,58 @@ class SandboxGateway:
     def refund(
         self, *, reference: str, amount: int, currency: str, idempotency_key: str
     ) -> GatewayResult:
-        return self._follow_up(
+        self._pause()
+        refund_reference = "sbx_re_" + secrets.token_hex(12)
+        captured = (
+            SandboxOperation.objects.filter(
+                reference=reference, operation__in=("sale", "capture"), outcome=Outcome.SUCCEEDED
+            )
+            .order_by("-id")
+            .values_list("amount", flat=True)
+            .first()
+        )
+        refunded = sum(
+            SandboxOperation.objects.filter(
+                reference=reference, operation="refund", outcome=Outcome.SUCCEEDED
+            ).values_list("amount", flat=True)
+        )
+        if captured is None:
+            result = _declined(refund_reference, amount, "resource_missing", "No such charge.")
+        elif refunded + amount > captured:
+            result = _declined(
+                refund_reference, amount, "amount_too_large", "Refund exceeds the charge."
+            )
+        elif reference.startswith(_REFUND_FAILS_PREFIX):
+            result = _declined(
+                refund_reference, amount, "refund_failed", "The card issuer refused the refund."
+            )
+        else:
+            result = GatewayResult(Outcome.SUCCEEDED, refund_reference, amount)
+        return self._record(
+            idempotency_key=idempotency_key,
             operation="refund",
             reference=reference,
-            amount=amount,
+            result=result,
             currency=currency,
-            idempotency_key=idempotency_key,
         )
 
     def retrieve(self, *, reference: str) -> GatewayResult | None:
         latest = SandboxOperation.objects.filter(reference=reference).order_by("-id").first()
         return _result_from_json(latest.result) if latest else None
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, reference: str = ""
+    ) -> GatewayResult | None:
+        """The sandbox keeps every answer under our idempotency key."""
+        stored = SandboxOperation.objects.filter(idempotency_key=idempotency_key).first()
+        return _result_from_json(stored.result) if stored else None
+
+    def verify_credentials(self) -> str:
+        return "sandbox (no credentials needed)"
+
+
+def _declined(reference: str, amount: int, code: str, message: str) -> GatewayResult:
+    return GatewayResult(Outcome.DECLINED, reference, amount, code, code, message)
 
 
 def _result_to_json(result: GatewayResult) -> dict[str, object]:

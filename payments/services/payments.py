@@ -11,10 +11,9 @@ asking the gateway; nothing is guessed.
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditResult
@@ -27,11 +26,9 @@ from payments import metrics
 from payments.audit_actions import AuditAction
 from payments.cards import CardInput, card_brand
 from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateConflict
-from payments.gateways import gateway_get
 from payments.gateways.interface import (
     AuthorizeRequest,
     GatewayCard,
-    GatewayError,
     GatewayResult,
     GatewayTimeoutError,
     Outcome,
@@ -52,21 +49,13 @@ from payments.models import (
 )
 from payments.money import MAX_AMOUNT, format_amount, is_known_currency
 from payments.representations import payment_dict
+from payments.services.gateway_calls import GatewayCall, gateway_call
 from payments.vault import vault_card_reveal, vault_card_seal
 from webhooks.services import event_build
 
 logger = logging.getLogger("payments.PaymentService")
 
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
-
-
-@dataclass(frozen=True)
-class GatewayCall:
-    """What came back from one gateway call: a result, or the error that replaced it."""
-
-    result: GatewayResult | None
-    error: GatewayError | None
-    latency_ms: int
 
 
 def currency_normalize(currency: object) -> str:
@@ -97,22 +86,6 @@ def amount_validate(amount: object, *, param: str = "amount") -> int:
             param=param,
         )
     return amount
-
-
-def _in_transaction() -> bool:
-    # Test cases wrap each test in atomic blocks of their own; those do not count.
-    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
-
-
-def _call_gateway(gateway_name: str, operation: str, call: Any) -> GatewayCall:
-    if _in_transaction():
-        raise RuntimeError(f"gateway {operation} called inside a database transaction")
-    started = time.monotonic()
-    try:
-        result, error = call(gateway_get(gateway_name)), None
-    except GatewayError as exc:
-        result, error = None, exc
-    return GatewayCall(result, error, int((time.monotonic() - started) * 1000))
 
 
 def _log_outcome(payment: Payment, action: str) -> None:
@@ -361,7 +334,7 @@ def payment_authorize(
         description=payment.description,
         three_d_secure=three_d_secure,
     )
-    call = _call_gateway(payment.gateway, "authorize", lambda gateway: gateway.authorize(request))
+    call = gateway_call(payment.gateway, "authorize", lambda gateway: gateway.authorize(request))
     return _finish(
         payment=payment,
         operation=PendingOperation.AUTHORIZE,
@@ -394,7 +367,7 @@ def payment_capture(
             )
         _begin_operation(payment, PendingOperation.CAPTURE)
     key = f"{payment.id}:capture:{payment.attempt_count}"
-    call = _call_gateway(
+    call = gateway_call(
         payment.gateway,
         "capture",
         lambda gateway: gateway.capture(
@@ -443,7 +416,7 @@ def payment_cancel(
             return payment
         _begin_operation(payment, PendingOperation.VOID)
     key = f"{payment.id}:void:{payment.attempt_count}"
-    call = _call_gateway(
+    call = gateway_call(
         payment.gateway,
         "void",
         lambda gateway: gateway.void(reference=payment.gateway_reference, idempotency_key=key),

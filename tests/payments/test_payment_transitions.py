@@ -8,7 +8,7 @@ from django.db import transaction
 from payments.errors import StateConflict
 from payments.gateways.sandbox import SandboxGateway
 from payments.models import PAYMENT_TRANSITIONS, Payment, PaymentStatus
-from payments.services.payments import _call_gateway
+from payments.services.gateway_calls import gateway_call
 from tests.conftest import PAYMENTS_URL, create_payment
 from tests.payments.factories import PaymentFactory
 
@@ -125,14 +125,14 @@ def test_gateway_call_inside_a_database_transaction_raises():
     calls = []
 
     with transaction.atomic(), pytest.raises(RuntimeError, match="inside a database transaction"):
-        _call_gateway("sandbox", "retrieve", lambda gateway: calls.append(gateway))
+        gateway_call("sandbox", "retrieve", lambda gateway: calls.append(gateway))
 
     assert calls == []
 
 
 @pytest.mark.django_db(transaction=True)
 def test_gateway_call_outside_a_transaction_runs():
-    result = _call_gateway(
+    result = gateway_call(
         "sandbox", "retrieve", lambda gateway: gateway.retrieve(reference="sbx_unknown")
     )
 
