@@ -173,6 +173,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"webhooks.*": {"queue": "webhook_queue"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "recover-stalled-operations": {
+        "task": "payments.tasks.stalled_operations_recover_task",
+        "schedule": 5 * 60,
+    },
     "create-transaction-partitions": {
         "task": "payments.tasks.transaction_partitions_ensure_task",
         "schedule": 24 * 60 * 60,

@@ -27,3 +27,8 @@ PAYMENT_GATEWAY_ERRORS = Counter(
 PAYMENT_REFUNDS = Counter(
     "payment_refunds_total", "Refunds settled, by outcome", ["gateway", "status"]
 )
+PAYMENT_RECOVERY = Counter(
+    "payment_recovery_total",
+    "Stalled gateway operations recovery settled, found never happened, or flagged",
+    ["gateway", "outcome"],
+)

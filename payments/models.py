@@ -420,6 +420,40 @@ class Refund(models.Model):
         self.status = status
 
 
+class RecoveryCheck(models.Model):
+    """Recovery's record of one gateway operation left PROCESSING (its answer was lost): how
+    often it asked the gateway, when it asks next, and how it ended (settled from the
+    gateway's answer, or flagged for an operator after the last scheduled try)."""
+
+    id = models.BigAutoField(primary_key=True)
+    idempotency_key = models.CharField(
+        max_length=100, unique=True, help_text="The gateway idempotency key of the operation"
+    )
+    resource_type = models.CharField(max_length=10)
+    resource_id = models.CharField(max_length=64)
+    operation = models.CharField(max_length=10)
+    gateway = models.CharField(max_length=30)
+    stuck_since = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    resolution = models.CharField(max_length=30, blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "recovery_checks"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["resource_type", "resource_id"], name="idx_recovery_resource")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.resource_id} {self.operation}"
+
+
 class IdempotencyStatus(models.TextChoices):
     """A claimed key is IN_PROGRESS until its response is stored."""
 

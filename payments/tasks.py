@@ -2,6 +2,7 @@ from celery import shared_task
 
 from payments.services.idempotency import idempotency_keys_purge
 from payments.services.partitions import transaction_partitions_ensure
+from payments.services.recovery import recovery_run
 
 
 @shared_task(acks_late=True)
@@ -12,3 +13,9 @@ def transaction_partitions_ensure_task(months_ahead: int = 3) -> list[str]:
 @shared_task(acks_late=True)
 def idempotency_keys_purge_task() -> int:
     return idempotency_keys_purge()
+
+
+@shared_task(acks_late=True)
+def stalled_operations_recover_task() -> dict[str, list[str]]:
+    """Every 5 minutes (beat): settle payments and refunds whose gateway answer was lost."""
+    return vars(recovery_run())

@@ -53,9 +53,11 @@ class GatewayResult:
 
 
 class GatewayError(Exception):
-    """The gateway did not give an answer we can act on."""
+    """The gateway did not give an answer we can act on. `public_message` is what merchants
+    and operators see; the exception's own text is for logs only."""
 
     code = "gateway_error"
+    public_message = "The gateway could not be reached; nothing was charged."
 
 
 class GatewayUnavailableError(GatewayError):
@@ -63,6 +65,13 @@ class GatewayUnavailableError(GatewayError):
     safe to fail over."""
 
     code = "gateway_unavailable"
+
+
+class GatewayNoRecordError(GatewayUnavailableError):
+    """Recovery asked and the gateway has no record of the operation: it never happened."""
+
+    code = "gateway_no_record"
+    public_message = "The gateway has no record of this operation; nothing was charged."
 
 
 class GatewayTimeoutError(GatewayError):

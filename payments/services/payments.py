@@ -29,6 +29,7 @@ from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateCon
 from payments.gateways.interface import (
     AuthorizeRequest,
     GatewayCard,
+    GatewayError,
     GatewayResult,
     GatewayTimeoutError,
     Outcome,
@@ -311,6 +312,12 @@ def _apply_screening(payment: Payment, action: str) -> str | None:
     return None
 
 
+def gateway_idempotency_key(payment: Payment) -> str:
+    """The key of the pending gateway operation: one per payment, operation and attempt, so a
+    retry of the same attempt can never charge twice and recovery can ask about it later."""
+    return f"{payment.id}:{payment.pending_operation}:{payment.attempt_count}"
+
+
 def payment_authorize(
     payment: Payment, *, card: CardInput | None = None, three_d_secure: bool = False
 ) -> Payment:
@@ -330,7 +337,7 @@ def payment_authorize(
         currency=payment.currency,
         card=gateway_card,
         capture=payment.capture_method == CaptureMethod.AUTOMATIC,
-        idempotency_key=f"{payment.id}:authorize:{payment.attempt_count}",
+        idempotency_key=gateway_idempotency_key(payment),
         description=payment.description,
         three_d_secure=three_d_secure,
     )
@@ -366,7 +373,7 @@ def payment_capture(
                 param="amount_to_capture",
             )
         _begin_operation(payment, PendingOperation.CAPTURE)
-    key = f"{payment.id}:capture:{payment.attempt_count}"
+    key = gateway_idempotency_key(payment)
     call = gateway_call(
         payment.gateway,
         "capture",
@@ -415,7 +422,7 @@ def payment_cancel(
             )
             return payment
         _begin_operation(payment, PendingOperation.VOID)
-    key = f"{payment.id}:void:{payment.attempt_count}"
+    key = gateway_idempotency_key(payment)
     call = gateway_call(
         payment.gateway,
         "void",
@@ -534,6 +541,29 @@ _SETTLED_FIELDS = (
 )
 
 
+def payment_settle(payment: Payment, call: GatewayCall) -> Payment:
+    """Step 3 for a PROCESSING payment whose step-2 answer was lost (recovery asked the
+    gateway again): record `call` exactly as if the original call had returned it."""
+    operation = PendingOperation(payment.pending_operation)
+    if operation == PendingOperation.AUTHORIZE:
+        automatic = payment.capture_method == CaptureMethod.AUTOMATIC
+        kind = TransactionKind.SALE if automatic else TransactionKind.AUTHORIZE
+        amount = payment.amount
+    elif operation == PendingOperation.CAPTURE:
+        kind = TransactionKind.CAPTURE
+        amount = call.result.amount if call.result else payment.amount
+    else:
+        kind, amount = TransactionKind.VOID, payment.amount
+    return _finish(
+        payment=payment,
+        operation=operation,
+        kind=kind,
+        amount=amount,
+        idempotency_key=gateway_idempotency_key(payment),
+        call=call,
+    )
+
+
 def _finish(
     *,
     payment: Payment,
@@ -585,7 +615,7 @@ def _finish(
             txn_status = TransactionStatus.DECLINED
         else:
             error_code = call.error.code if call.error else "gateway_error"
-            error_message = "The gateway could not be reached; nothing was charged."
+            error_message = (call.error or GatewayError()).public_message
             txn_status = TransactionStatus.FAILED
         event_type = _apply_failure(payment, operation, error_code, error_message)
         audit_result = AuditResult.FAILURE

@@ -20,7 +20,7 @@ from audit.services import audit_record
 from payments import metrics
 from payments.audit_actions import AuditAction
 from payments.errors import ErrorCode, InvalidRequest, StateConflict
-from payments.gateways.interface import GatewayTimeoutError, Outcome
+from payments.gateways.interface import GatewayNoRecordError, GatewayTimeoutError, Outcome
 from payments.locks import payment_lock
 from payments.models import (
     Merchant,
@@ -236,7 +236,11 @@ def _outcome(refund: Refund, call: GatewayCall) -> tuple[str, str]:
     result = call.result
     if result is None:  # certainly not processed (unreachable, refused)
         refund.error_code = call.error.code if call.error else "gateway_error"
-        refund.error_message = "The gateway could not be reached; nothing was refunded."
+        refund.error_message = (
+            "The gateway has no record of this refund; nothing was refunded."
+            if isinstance(call.error, GatewayNoRecordError)
+            else "The gateway could not be reached; nothing was refunded."
+        )
         return RefundStatus.FAILED, TransactionStatus.FAILED
     if result.reference:
         refund.gateway_reference = result.reference
