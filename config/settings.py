@@ -162,6 +162,14 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 
 # Celery: Redis when REDIS_URL is set, otherwise eager in-process execution (demo only).
+# Circuit breakers (payments.services.breakers): open when at least BREAKER_MIN_CALLS calls
+# within BREAKER_WINDOW_SECONDS include BREAKER_ERROR_RATE gateway errors; probe after
+# BREAKER_OPEN_SECONDS.
+BREAKER_WINDOW_SECONDS = env.int("BREAKER_WINDOW_SECONDS", default=60)
+BREAKER_MIN_CALLS = env.int("BREAKER_MIN_CALLS", default=20)
+BREAKER_ERROR_RATE = env.float("BREAKER_ERROR_RATE", default=0.5)
+BREAKER_OPEN_SECONDS = env.int("BREAKER_OPEN_SECONDS", default=30)
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL

@@ -1,13 +1,24 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import actuator
+from config import actuator, actuator_breakers
 from payments.api.errors import api_not_found, api_server_error
 
 urlpatterns = [
     path("actuator/health", actuator.health, name="actuator-health"),
+    path("actuator/circuit-breaker", actuator_breakers.breakers, name="actuator-breakers"),
+    re_path(
+        r"^actuator/circuit-breaker/(?P<action>enable|disable)$",
+        actuator_breakers.switch,
+        name="actuator-breakers-switch",
+    ),
+    re_path(
+        r"^actuator/circuit-breaker/(?P<gateway>[a-z0-9_-]{1,30})/(?P<action>enable|disable)$",
+        actuator_breakers.switch,
+        name="actuator-breaker-switch",
+    ),
     # Prometheus scrape endpoint (the runbook's payment_* metrics); keep it off the public
     # network, as the actuator.
     path("metrics", ExportToDjangoView, name="prometheus-metrics"),

@@ -109,7 +109,7 @@ def history_facts(context: FraudContext, rules: list[FraudRule]) -> HistoryFacts
     )
 
 
-def _card_country(card_bin: str) -> str:
+def card_country(card_bin: str) -> str:
     """The issuer country of the longest BIN prefix we know, or ''."""
     prefixes = [card_bin[:length] for length in range(4, len(card_bin) + 1)]
     best = BinRange.objects.filter(prefix__in=prefixes).order_by("-prefix").first()
@@ -117,7 +117,7 @@ def _card_country(card_bin: str) -> str:
 
 
 def _blocklist_hits(context: FraudContext) -> list[tuple[str, str]]:
-    country = context.card_country or (_card_country(context.card_bin) if context.card_bin else "")
+    country = context.card_country or (card_country(context.card_bin) if context.card_bin else "")
     wanted = Q(kind=BlocklistKind.CARD_FINGERPRINT, value=context.card_fingerprint or None)
     wanted |= Q(kind=BlocklistKind.EMAIL, value=context.email.lower() or None)
     wanted |= Q(kind=BlocklistKind.CUSTOMER, value=context.customer_id or None)

@@ -14,6 +14,7 @@ class AuditAction(StrEnum):
     PAYMENT_AUTHORIZE = "payment.authorize"
     PAYMENT_CAPTURE = "payment.capture"
     PAYMENT_CANCEL = "payment.cancel"
+    PAYMENT_FAILOVER = "payment.failover"
     PAYMENT_REVIEW_APPROVED = "payment.review_approved"
     PAYMENT_REVIEW_REJECTED = "payment.review_rejected"
     REFUND_CREATED = "refund.created"

@@ -54,6 +54,11 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
+# Error codes of gateway failures (unreachable, breaker open, no record) all start with this;
+# declines never do. The API answers them 503: nothing was charged, try again later.
+GATEWAY_ERROR_PREFIX = "gateway_"
+
+
 class PaydeskError(Exception):
     http_status = 400
     error_type = ErrorType.INVALID_REQUEST

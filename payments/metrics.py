@@ -4,7 +4,7 @@ Under gunicorn, `make run` sets PROMETHEUS_MULTIPROC_DIR so every worker's sampl
 aggregated at /metrics.
 """
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 PAYMENT_ATTEMPTS = Counter(
     "payment_attempts_total", "Payment authorizations attempted", ["gateway"]
@@ -31,4 +31,10 @@ PAYMENT_RECOVERY = Counter(
     "payment_recovery_total",
     "Stalled gateway operations recovery settled, found never happened, or flagged",
     ["gateway", "outcome"],
+)
+GATEWAY_BREAKER_STATE = Gauge(
+    "payment_gateway_circuit_breaker_state",
+    "Circuit breaker per gateway as callers obey it: 0 closed, 1 half-open, 2 open",
+    ["gateway"],
+    multiprocess_mode="mostrecent",
 )

@@ -454,6 +454,99 @@ class RecoveryCheck(models.Model):
         return f"{self.resource_type} {self.resource_id} {self.operation}"
 
 
+class GatewayProvider(models.TextChoices):
+    SANDBOX = "sandbox"
+    STRIPE = "stripe"
+    PAYPAL = "paypal"
+
+
+class GatewayAccount(models.Model):
+    """A merchant's account at one gateway, with its routing preference and rules.
+
+    The router tries a merchant's enabled accounts whose rules match the payment, lowest
+    `priority` first (equal priorities by recent success rate). Credentials are a JSON object
+    sealed with the vault's key-encryption key (never readable in the admin or the API)."""
+
+    id = public_id_field("gwa")
+    merchant = models.ForeignKey(
+        Merchant, on_delete=models.PROTECT, related_name="gateway_accounts"
+    )
+    gateway = models.CharField(max_length=30, choices=GatewayProvider.choices)
+    livemode = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    priority = models.PositiveSmallIntegerField(default=100, help_text="Lower is tried first")
+    currencies = ArrayField(
+        models.CharField(max_length=3), default=list, blank=True, help_text="Empty: any"
+    )
+    min_amount = models.BigIntegerField(null=True, blank=True, db_comment="Minor units")
+    max_amount = models.BigIntegerField(null=True, blank=True, db_comment="Minor units")
+    card_brands = ArrayField(
+        models.CharField(max_length=20), default=list, blank=True, help_text="Empty: any"
+    )
+    card_countries = ArrayField(
+        models.CharField(max_length=2),
+        default=list,
+        blank=True,
+        help_text="Issuer countries (from BIN ranges); empty: any",
+    )
+    api_base = models.URLField(
+        blank=True, default="", help_text="Override the provider's API address (testing)"
+    )
+    credentials_key_version = models.PositiveIntegerField(null=True, blank=True)
+    credentials_sealed = models.BinaryField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "gateway_accounts"
+        ordering = ["merchant", "livemode", "priority", "gateway"]
+        permissions = [("configure_gateways", "Can configure gateway accounts and breakers")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "gateway", "livemode"], name="gateway_accounts_one_per_mode"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} ({'live' if self.livemode else 'test'}) for {self.merchant_id}"
+
+
+class BreakerState(models.TextChoices):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class BreakerOverride(models.TextChoices):
+    NONE = "", "Rules decide"
+    FORCED_OPEN = "forced_open", "Forced open (no traffic)"
+    FORCED_CLOSED = "forced_closed", "Forced closed (errors ignored)"
+
+
+class GatewayBreaker(models.Model):
+    """One circuit breaker per gateway, shared by every process: the state the error-rate
+    rules last set, and an operator's override on top of it."""
+
+    gateway = models.CharField(max_length=30, primary_key=True)
+    state = models.CharField(
+        max_length=10, choices=BreakerState.choices, default=BreakerState.CLOSED
+    )
+    override = models.CharField(
+        max_length=15, choices=BreakerOverride.choices, blank=True, default=""
+    )
+    opened_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True, default="")
+    updated_by = models.CharField(max_length=150, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "gateway_breakers"
+        ordering = ["gateway"]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}: {self.override or self.state}"
+
+
 class IdempotencyStatus(models.TextChoices):
     """A claimed key is IN_PROGRESS until its response is stored."""
 

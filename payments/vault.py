@@ -100,3 +100,15 @@ def vault_card_reveal(method: PaymentMethod) -> str:
         f"{method.id}:{version}".encode(),
     )
     return _open(data_key, bytes(method.vault_ciphertext), method.id.encode()).decode()
+
+
+def vault_secret_seal(plaintext: bytes, *, associated: str) -> tuple[int, bytes]:
+    """Seal a small secret (a gateway account's credentials) directly under the active KEK,
+    bound to `associated` (the owning record's id). Returns (key version, sealed bytes)."""
+    keys = vault_keys()
+    version = keys.active_version
+    return version, _seal(keys.keks[version], plaintext, f"{associated}:{version}".encode())
+
+
+def vault_secret_open(sealed: bytes, *, version: int, associated: str) -> bytes:
+    return _open(vault_keys().keks[version], sealed, f"{associated}:{version}".encode())

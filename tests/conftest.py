@@ -64,6 +64,25 @@ def _forget_cached_ip_blocks():
         ip_block_cache_forget(ip)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_routing_and_breakers():
+    """Circuit-breaker counts and cached states, and cached gateway accounts, live outside
+    the test database (this process, or Redis): start and end every test without them."""
+    from payments.gateways import CREDENTIAL_FIELDS
+    from payments.services.breakers import breaker_cache_forget, breaker_window_clear
+    from payments.services.routing import routing_cache_clear
+
+    def forget() -> None:
+        breaker_window_clear()
+        routing_cache_clear()
+        for gateway in (*CREDENTIAL_FIELDS, "flaky"):
+            breaker_cache_forget(gateway)
+
+    forget()
+    yield
+    forget()
+
+
 def _is_transactional(request) -> bool:
     marker = request.node.get_closest_marker("django_db")
     return bool(

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from payments.api.base import CURSOR_PARAMS, MerchantAPIView, cursor_from_query, query_params_check
 from payments.api.serializers import ErrorOut, RefundCreateSerializer, RefundListOut, RefundOut
 from payments.api.views import ERRORS, IDEMPOTENCY_HEADER
-from payments.errors import CardError, ErrorCode, GatewayUnavailable
+from payments.errors import GATEWAY_ERROR_PREFIX, CardError, ErrorCode, GatewayUnavailable
 from payments.models import Refund, RefundStatus
 from payments.representations import refund_dict
 from payments.selectors import (
@@ -30,7 +30,7 @@ def refund_response(refund: Refund) -> Response:
     body = refund_dict(refund)
     if refund.status != RefundStatus.FAILED:
         return Response(body, status=202 if refund.status == RefundStatus.PROCESSING else 201)
-    if refund.error_code == ErrorCode.GATEWAY_UNAVAILABLE:
+    if refund.error_code.startswith(GATEWAY_ERROR_PREFIX):
         error = GatewayUnavailable(refund.error_message, code=ErrorCode.GATEWAY_UNAVAILABLE)
         return Response({"error": {**error.as_dict(), "refund": body}}, status=error.http_status)
     error = CardError(

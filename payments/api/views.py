@@ -28,7 +28,13 @@ from payments.api.serializers import (
     PaymentOut,
 )
 from payments.cards import card_input_validate
-from payments.errors import CardError, ErrorCode, GatewayUnavailable, InvalidRequest
+from payments.errors import (
+    GATEWAY_ERROR_PREFIX,
+    CardError,
+    ErrorCode,
+    GatewayUnavailable,
+    InvalidRequest,
+)
 from payments.models import Payment, PaymentStatus
 from payments.money import format_amount
 from payments.representations import customer_dict, payment_dict, payment_method_dict
@@ -77,7 +83,7 @@ def payment_response(payment: Payment, action: str, success_status: int = 200) -
         return Response(
             body, status=202 if payment.status == PaymentStatus.PROCESSING else success_status
         )
-    if payment.error_code == ErrorCode.GATEWAY_UNAVAILABLE:
+    if payment.error_code.startswith(GATEWAY_ERROR_PREFIX):
         error = GatewayUnavailable(payment.error_message, code=ErrorCode.GATEWAY_UNAVAILABLE)
         return Response({"error": {**error.as_dict(), "payment": body}}, status=error.http_status)
     code = (

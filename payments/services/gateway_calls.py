@@ -1,5 +1,6 @@
-"""Calling a gateway from a service: never inside a database transaction, always timed, and
-with the gateway's failure as a value the caller records instead of an exception."""
+"""Calling a gateway from a service: never inside a database transaction, never through an
+open circuit breaker, always timed, and with the gateway's failure as a value the caller
+records instead of an exception."""
 
 import time
 from collections.abc import Callable
@@ -7,8 +8,21 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from payments.gateways import gateway_get
-from payments.gateways.interface import Gateway, GatewayError, GatewayResult
+from payments.gateways.interface import (
+    Gateway,
+    GatewayError,
+    GatewayResult,
+    GatewayUnavailableError,
+)
+from payments.services.breakers import breaker_allows, breaker_record
+from payments.services.routing import GatewayOwner, gateway_for
+
+
+class BreakerOpenError(GatewayUnavailableError):
+    """Not sent: the gateway's circuit breaker is open."""
+
+    code = "gateway_circuit_open"
+    public_message = "The gateway is unavailable (circuit breaker open); nothing was charged."
 
 
 @dataclass(frozen=True)
@@ -27,15 +41,19 @@ def in_transaction() -> bool:
 
 
 def gateway_call(
-    gateway_name: str, operation: str, call: Callable[[Gateway], GatewayResult]
+    owner: GatewayOwner, operation: str, call: Callable[[Gateway], GatewayResult | None]
 ) -> GatewayCall:
-    """Run `call` against the named gateway. Refuses to run inside a transaction: a row lock
-    held across a network call would stall every other writer of that row."""
+    """Run `call` against the gateway `owner` (a payment or refund) is on. Refuses to run
+    inside a transaction: a row lock held across a network call would stall every other
+    writer of that row."""
     if in_transaction():
         raise RuntimeError(f"gateway {operation} called inside a database transaction")
+    if not breaker_allows(owner.gateway):
+        return GatewayCall(None, BreakerOpenError(owner.gateway), 0)
     started = time.monotonic()
     try:
-        result, error = call(gateway_get(gateway_name)), None
+        result, error = call(gateway_for(owner)), None
     except GatewayError as exc:
         result, error = None, exc
+    breaker_record(owner.gateway, succeeded=error is None)
     return GatewayCall(result, error, int((time.monotonic() - started) * 1000))

@@ -11,6 +11,7 @@ asking the gateway; nothing is guessed.
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +33,7 @@ from payments.gateways.interface import (
     GatewayError,
     GatewayResult,
     GatewayTimeoutError,
+    GatewayUnavailableError,
     Outcome,
 )
 from payments.locks import payment_lock
@@ -51,6 +53,7 @@ from payments.models import (
 from payments.money import MAX_AMOUNT, format_amount, is_known_currency
 from payments.representations import payment_dict
 from payments.services.gateway_calls import GatewayCall, gateway_call
+from payments.services.routing import route
 from payments.vault import vault_card_reveal, vault_card_seal
 from webhooks.services import event_build
 
@@ -206,6 +209,14 @@ def payment_create(
     )
 
     method = saved_method or payment_method_build(merchant=merchant, card=card, livemode=livemode)  # type: ignore[arg-type]
+    gateways = route(
+        merchant=merchant,
+        livemode=livemode,
+        amount=amount,
+        currency=currency,
+        card_brand=method.card_brand,
+        card_bin=method.card_bin,
+    )
     payment = Payment(
         merchant=merchant,
         customer=customer or method.customer,
@@ -213,7 +224,7 @@ def payment_create(
         amount=amount,
         currency=currency,
         capture_method=capture_method,
-        gateway=merchant.default_gateway,
+        gateway=gateways[0],
         description=description,
         receipt_email=receipt_email,
         metadata=metadata or {},
@@ -259,6 +270,7 @@ def payment_create(
             payment,
             card=card,
             three_d_secure=screening.action == RuleAction.REQUIRE_VERIFICATION,
+            fallbacks=gateways[1:],
         )
     _count_processed(payment, time.monotonic() - started)
     return payment
@@ -319,11 +331,18 @@ def gateway_idempotency_key(payment: Payment) -> str:
 
 
 def payment_authorize(
-    payment: Payment, *, card: CardInput | None = None, three_d_secure: bool = False
+    payment: Payment,
+    *,
+    card: CardInput | None = None,
+    three_d_secure: bool = False,
+    fallbacks: Sequence[str] = (),
 ) -> Payment:
     """Steps 2 and 3 of an authorization whose step 1 has committed (`payment` is PROCESSING
     with pending_operation=authorize). Without `card` (a saved method, or a payment approved
-    after review) the PAN comes from the vault and there is no CVC."""
+    after review) the PAN comes from the vault and there is no CVC.
+
+    When the gateway certainly did not charge (unreachable, refused, breaker open) the
+    payment fails over to the next of `fallbacks`; a timeout or a decline never does."""
     method = payment.payment_method
     if card is not None:
         gateway_card = GatewayCard(card.number, card.exp_month, card.exp_year, card.cvc)
@@ -331,17 +350,25 @@ def payment_authorize(
         gateway_card = GatewayCard(
             vault_card_reveal(method), method.card_exp_month, method.card_exp_year
         )
-    request = AuthorizeRequest(
-        payment_id=payment.id,
-        amount=payment.amount,
-        currency=payment.currency,
-        card=gateway_card,
-        capture=payment.capture_method == CaptureMethod.AUTOMATIC,
-        idempotency_key=gateway_idempotency_key(payment),
-        description=payment.description,
-        three_d_secure=three_d_secure,
-    )
-    call = gateway_call(payment.gateway, "authorize", lambda gateway: gateway.authorize(request))
+    fallbacks = list(fallbacks)
+    while True:
+        request = AuthorizeRequest(
+            payment_id=payment.id,
+            amount=payment.amount,
+            currency=payment.currency,
+            card=gateway_card,
+            capture=payment.capture_method == CaptureMethod.AUTOMATIC,
+            idempotency_key=gateway_idempotency_key(payment),
+            description=payment.description,
+            three_d_secure=three_d_secure,
+        )
+        call = gateway_call(
+            payment, "authorize", lambda gateway, request=request: gateway.authorize(request)
+        )
+        if not (isinstance(call.error, GatewayUnavailableError) and fallbacks):
+            break
+        if not _fail_over(payment, call, fallbacks.pop(0), request.idempotency_key):
+            return Payment.objects.select_related("payment_method").get(pk=payment.pk)
     return _finish(
         payment=payment,
         operation=PendingOperation.AUTHORIZE,
@@ -349,6 +376,56 @@ def payment_authorize(
         amount=payment.amount,
         idempotency_key=request.idempotency_key,
         call=call,
+    )
+
+
+def _fail_over(payment: Payment, call: GatewayCall, next_gateway: str, failed_key: str) -> bool:
+    """Record the failed attempt and move the PROCESSING payment to `next_gateway` with a
+    new attempt number, in one compare-and-set statement, before calling it: if we die
+    during the next call, recovery asks the right gateway under the right key."""
+    error = call.error
+    assert error is not None
+    metrics.PAYMENT_GATEWAY_ERRORS.labels(payment.gateway, error.code).inc()
+    expected = {
+        "status": PaymentStatus.PROCESSING,
+        "pending_operation": PendingOperation.AUTHORIZE,
+        "attempt_count": payment.attempt_count,
+    }
+    failed = Transaction(
+        payment=payment,
+        kind=TransactionKind.SALE
+        if payment.capture_method == CaptureMethod.AUTOMATIC
+        else TransactionKind.AUTHORIZE,
+        status=TransactionStatus.FAILED,
+        amount=payment.amount,
+        currency=payment.currency,
+        gateway=payment.gateway,
+        idempotency_key=failed_key,
+        error_code=error.code,
+        error_message=error.public_message,
+        latency_ms=call.latency_ms,
+    )
+    audit = audit_entry(
+        action=AuditAction.PAYMENT_FAILOVER,
+        resource_type="payment",
+        resource_id=payment.id,
+        old={"gateway": payment.gateway, "attempt": payment.attempt_count},
+        new={"gateway": next_gateway, "attempt": payment.attempt_count + 1, "reason": error.code},
+    )
+    logger.warning(
+        "Payment %s failed over from %s to %s (%s)",
+        payment.id,
+        payment.gateway,
+        next_gateway,
+        error.code,
+    )
+    payment.gateway = next_gateway
+    payment.attempt_count += 1
+    return update_where_then_insert(
+        payment,
+        expected=expected,
+        changes=("gateway", "attempt_count", "updated_at"),
+        inserts=[failed, audit],
     )
 
 
@@ -375,7 +452,7 @@ def payment_capture(
         _begin_operation(payment, PendingOperation.CAPTURE)
     key = gateway_idempotency_key(payment)
     call = gateway_call(
-        payment.gateway,
+        payment,
         "capture",
         lambda gateway: gateway.capture(
             reference=payment.gateway_reference,
@@ -424,7 +501,7 @@ def payment_cancel(
         _begin_operation(payment, PendingOperation.VOID)
     key = gateway_idempotency_key(payment)
     call = gateway_call(
-        payment.gateway,
+        payment,
         "void",
         lambda gateway: gateway.void(reference=payment.gateway_reference, idempotency_key=key),
     )

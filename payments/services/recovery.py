@@ -101,7 +101,7 @@ def _recover_payment(payment: Payment, now: dt.datetime, report: RecoveryReport)
     if check is None:
         return
     call = gateway_call(
-        payment.gateway,
+        payment,
         "lookup",
         lambda gateway: gateway.lookup(
             operation=payment.pending_operation,
@@ -133,7 +133,7 @@ def _recover_refund(refund: Refund, now: dt.datetime, report: RecoveryReport) ->
     if check is None:
         return
     call = gateway_call(
-        refund.gateway,
+        refund,
         "lookup",
         lambda gateway: gateway.lookup(
             operation="refund",

@@ -136,7 +136,7 @@ def refund_create(
             new={**refund_snapshot(refund), "note": note, "operator": operator or None},
         )
     call = gateway_call(
-        refund.gateway,
+        refund,
         "refund",
         lambda gateway: gateway.refund(
             reference=payment.gateway_reference,

@@ -1,5 +1,6 @@
 import ast
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -120,12 +121,15 @@ def test_only_the_model_assigns_a_payment_status():
     assert offenders == []
 
 
+SANDBOX_OWNER = SimpleNamespace(merchant_id="mer_none", gateway="sandbox", livemode=False)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_gateway_call_inside_a_database_transaction_raises():
     calls = []
 
     with transaction.atomic(), pytest.raises(RuntimeError, match="inside a database transaction"):
-        gateway_call("sandbox", "retrieve", lambda gateway: calls.append(gateway))
+        gateway_call(SANDBOX_OWNER, "retrieve", lambda gateway: calls.append(gateway))
 
     assert calls == []
 
@@ -133,7 +137,7 @@ def test_gateway_call_inside_a_database_transaction_raises():
 @pytest.mark.django_db(transaction=True)
 def test_gateway_call_outside_a_transaction_runs():
     result = gateway_call(
-        "sandbox", "retrieve", lambda gateway: gateway.retrieve(reference="sbx_unknown")
+        SANDBOX_OWNER, "retrieve", lambda gateway: gateway.retrieve(reference="sbx_unknown")
     )
 
     assert result.error is None
