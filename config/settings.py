@@ -7,6 +7,7 @@ missing. Elsewhere secrets are generated into `.data/dev-secrets.env` on first u
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 from config.database import database_settings
 from config.dev_secrets import ensure_dev_secrets
@@ -181,6 +182,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"webhooks.*": {"queue": "webhook_queue"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "daily-reconciliation": {
+        "task": "payments.tasks.daily_reconciliation_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "recover-stalled-operations": {
         "task": "payments.tasks.stalled_operations_recover_task",
         "schedule": 5 * 60,

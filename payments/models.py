@@ -547,6 +547,79 @@ class GatewayBreaker(models.Model):
         return f"{self.gateway}: {self.override or self.state}"
 
 
+class ReconciliationRun(models.Model):
+    """One comparison of a gateway's books for one day with our ledger. Re-running a day adds
+    a run; earlier runs stay as they were."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    gateway = models.CharField(max_length=30)
+    merchant = models.ForeignKey(
+        Merchant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Empty for the sandbox (one shared ledger)",
+    )
+    livemode = models.BooleanField(default=False)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    gateway_records = models.PositiveIntegerField(default=0)
+    ledger_records = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    exceptions = models.PositiveIntegerField(default=0)
+    error = models.CharField(
+        max_length=500, blank=True, default="", help_text="Why the run could not finish"
+    )
+
+    class Meta:
+        db_table = "reconciliation_runs"
+        ordering = ["-day", "-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.day} ({self.exceptions} exceptions)"
+
+
+class ReconciliationExceptionKind(models.TextChoices):
+    MISSING_AT_GATEWAY = "missing_at_gateway", "In our ledger, not at the gateway"
+    MISSING_IN_LEDGER = "missing_in_ledger", "At the gateway, not in our ledger"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    STATUS_MISMATCH = "status_mismatch"
+    DUPLICATE_IN_LEDGER = "duplicate_in_ledger"
+
+
+class ReconciliationException(models.Model):
+    """One difference a run found, open until an operator resolves it with a note."""
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.PROTECT, related_name="items")
+    kind = models.CharField(max_length=30, choices=ReconciliationExceptionKind.choices)
+    reference = models.CharField(max_length=255)
+    record_kind = models.CharField(max_length=10, help_text="charge or refund")
+    ledger_amount = models.BigIntegerField(null=True, blank=True, db_comment="Minor units")
+    gateway_amount = models.BigIntegerField(null=True, blank=True, db_comment="Minor units")
+    ledger_currency = models.CharField(max_length=3, blank=True, default="")
+    gateway_currency = models.CharField(max_length=3, blank=True, default="")
+    gateway_status = models.CharField(max_length=20, blank=True, default="")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True, default="")
+    resolution_note = models.CharField(max_length=1000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "reconciliation_exceptions"
+        ordering = ["-created_at"]
+        permissions = [("resolve_reconciliation", "Can resolve reconciliation exceptions")]
+        indexes = [
+            models.Index(fields=["resolved_at", "-created_at"], name="idx_recon_exceptions_open")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reference}"
+
+
 class IdempotencyStatus(models.TextChoices):
     """A claimed key is IN_PROGRESS until its response is stored."""
 

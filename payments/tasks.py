@@ -1,7 +1,11 @@
+import datetime as dt
+
 from celery import shared_task
+from django.utils import timezone
 
 from payments.services.idempotency import idempotency_keys_purge
 from payments.services.partitions import transaction_partitions_ensure
+from payments.services.reconciliation import reconcile_day
 from payments.services.recovery import recovery_run
 
 
@@ -19,3 +23,10 @@ def idempotency_keys_purge_task() -> int:
 def stalled_operations_recover_task() -> dict[str, list[str]]:
     """Every 5 minutes (beat): settle payments and refunds whose gateway answer was lost."""
     return vars(recovery_run())
+
+
+@shared_task(acks_late=True)
+def daily_reconciliation_task(day: str | None = None) -> list[int]:
+    """Daily (beat): yesterday's reconciliation, UTC. Returns the run ids."""
+    date = dt.date.fromisoformat(day) if day else timezone.now().date() - dt.timedelta(days=1)
+    return [run.id for run in reconcile_day(date)]

@@ -5,6 +5,7 @@ tell). Provider modules are the only places that import a provider SDK.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -50,6 +51,19 @@ class GatewayResult:
     message: str = ""
     retryable: bool = False
     next_action: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SettlementRecord:
+    """One money movement as the gateway's books show it, for reconciliation: a captured
+    charge (sale or capture) or a refund. `reference` is the id our ledger row carries."""
+
+    reference: str
+    kind: str  # "charge" | "refund"
+    amount: int
+    currency: str  # ISO-4217, uppercase
+    status: str  # "succeeded" | "pending" | "failed"
+    created_at: datetime
 
 
 class GatewayError(Exception):
@@ -108,6 +122,10 @@ class Gateway(Protocol):
         we know it (always, except for an authorization whose answer we never stored).
         Recovery settles a PROCESSING payment or refund with this. None: the gateway has no
         record of the operation, so it never happened."""
+        ...
+
+    def settlement_records(self, *, start: datetime, end: datetime) -> list[SettlementRecord]:
+        """Every charge captured and refund made in [start, end), from the gateway's side."""
         ...
 
     def verify_credentials(self) -> str:

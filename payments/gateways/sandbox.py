@@ -5,6 +5,7 @@ real processor's would be, keyed by our gateway idempotency key: a retried call 
 first answer instead of charging twice.
 """
 
+import datetime as dt
 import json
 import secrets
 import time
@@ -13,7 +14,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from payments.gateways.interface import AuthorizeRequest, GatewayResult, Outcome
+from payments.gateways.interface import (
+    AuthorizeRequest,
+    GatewayResult,
+    Outcome,
+    SettlementRecord,
+)
 from payments.models import SandboxOperation
 
 # Stripe's documented test numbers: number → (error code, decline code, message, retryable)
@@ -208,6 +214,26 @@ class SandboxGateway:
         """The sandbox keeps every answer under our idempotency key."""
         stored = SandboxOperation.objects.filter(idempotency_key=idempotency_key).first()
         return _result_from_json(stored.result) if stored else None
+
+    def settlement_records(self, *, start: dt.datetime, end: dt.datetime) -> list[SettlementRecord]:
+        operations = SandboxOperation.objects.filter(
+            created_at__gte=start,
+            created_at__lt=end,
+            operation__in=("sale", "capture", "refund"),
+            outcome=Outcome.SUCCEEDED,
+        ).order_by("id")
+        return [
+            SettlementRecord(
+                # A refund's own id is in its answer; a charge is known by its reference.
+                reference=operation.result["reference"],
+                kind="refund" if operation.operation == "refund" else "charge",
+                amount=operation.amount,
+                currency=operation.currency,
+                status="succeeded",
+                created_at=operation.created_at,
+            )
+            for operation in operations
+        ]
 
     def verify_credentials(self) -> str:
         return "sandbox (no credentials needed)"
