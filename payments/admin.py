@@ -1,5 +1,5 @@
-"""Operator screens (read-only for now: actions arrive with the back-office issue, each calling
-the same services as the API)."""
+"""Operator screens: read-only lists and details; state changes only through admin actions
+that call the same services as the API (admin_review, admin_refunds, admin_operations)."""
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -8,6 +8,8 @@ from django.utils.html import format_html, format_html_join
 
 from audit.admin import ReadOnlyAdmin
 from fraud.models import FraudCheck
+from payments import admin_operations  # noqa: F401 (registers its screens)
+from payments.admin_refunds import RefundInline, refund_payments
 from payments.admin_review import approve_review, reject_review
 from payments.models import (
     ApiKey,
@@ -78,10 +80,13 @@ class TransactionInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm("payments.view_payment")  # part of the payment's page
+
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    actions = [approve_review, reject_review]
+    actions = [refund_payments, approve_review, reject_review]
     readonly_fields = ["fraud_explanation", "customer_history"]
     list_display = [
         "id",
@@ -97,7 +102,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["merchant"]
     show_full_result_count = False
-    inlines = [TransactionInline]
+    inlines = [TransactionInline, RefundInline]
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         # The review queue (status UNDER_REVIEW) is worked oldest first.
@@ -133,6 +138,9 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.review_payment")
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.refund_payment")
 
     @admin.display(description="Fraud check")
     def fraud_explanation(self, payment: Payment) -> str:

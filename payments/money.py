@@ -42,3 +42,15 @@ def format_amount(amount: int, currency: str) -> str:
     """`1050, "USD"` → `"10.50"`; `1050, "JPY"` → `"1050"`."""
     exponent = currency_exponent(currency)
     return f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """Minor units from an amount typed by a person in major units ("25", "25.5", "25.50"
+    USD → 2550). Raises ValueError for anything else, or more decimals than the currency has."""
+    exponent = currency_exponent(currency)
+    whole, dot, fraction = text.strip().partition(".")
+    if not whole.isascii() or not whole.isdigit() or len(whole) > 15:
+        raise ValueError("not an amount")
+    if dot and (not fraction.isascii() or not fraction.isdigit() or len(fraction) > exponent):
+        raise ValueError(f"{currency} amounts have at most {exponent} decimals")
+    return int(whole) * 10**exponent + int(fraction.ljust(exponent, "0") or 0)
