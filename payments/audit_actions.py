@@ -19,3 +19,4 @@ class AuditAction(StrEnum):
     PAYMENT_REVIEW_REJECTED = "payment.review_rejected"
     REFUND_CREATED = "refund.created"
     REFUND_SETTLED = "refund.settled"
+    VAULT_KEYS_ROTATED = "vault.keys_rotated"

@@ -76,30 +76,59 @@ def _open(key: bytes, sealed: bytes, associated: bytes) -> bytes:
     return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
 
 
+class VaultKeyMissing(KeyError):
+    """A sealed value names a key version that `VAULT_KEYS` does not (or no longer) hold. A
+    KeyError, as a plain dict lookup raised before this had a name."""
+
+
+def _kek(version: int) -> bytes:
+    try:
+        return vault_keys().keks[version]
+    except KeyError:
+        raise VaultKeyMissing(version) from None
+
+
+def _wrap_associated(method: PaymentMethod, version: int) -> bytes:
+    # Binding the version too means a wrapped key relabelled with another version fails.
+    return f"{method.id}:{version}".encode()
+
+
+def _data_key_wrap(method: PaymentMethod, data_key: bytes) -> None:
+    version = vault_keys().active_version
+    method.vault_key_version = version
+    method.vault_wrapped_key = _seal(_kek(version), data_key, _wrap_associated(method, version))
+
+
+def _data_key_unwrap(method: PaymentMethod) -> bytes:
+    version = method.vault_key_version
+    return _open(_kek(version), bytes(method.vault_wrapped_key), _wrap_associated(method, version))
+
+
 def vault_card_seal(method: PaymentMethod, *, number: str) -> None:
     """Encrypt `number` into `method`'s vault columns and set its fingerprint (unsaved; the
     caller saves it in its transaction)."""
-    keys = vault_keys()
     data_key = AESGCM.generate_key(bit_length=256)
-    method.vault_key_version = keys.active_version
     method.vault_ciphertext = _seal(data_key, number.encode(), method.id.encode())
-    method.vault_wrapped_key = _seal(
-        keys.keks[method.vault_key_version],
-        data_key,
-        f"{method.id}:{method.vault_key_version}".encode(),
-    )
+    _data_key_wrap(method, data_key)
     method.card_fingerprint = card_fingerprint(number)
 
 
 def vault_card_reveal(method: PaymentMethod) -> str:
     """Decrypt a PAN for the one gateway call that needs it. Never store or log the result."""
-    version = method.vault_key_version
-    data_key = _open(
-        vault_keys().keks[version],
-        bytes(method.vault_wrapped_key),
-        f"{method.id}:{version}".encode(),
-    )
-    return _open(data_key, bytes(method.vault_ciphertext), method.id.encode()).decode()
+    return _open(
+        _data_key_unwrap(method), bytes(method.vault_ciphertext), method.id.encode()
+    ).decode()
+
+
+def vault_key_rewrap(method: PaymentMethod) -> None:
+    """Re-wrap `method`'s data key under the active KEK (unsaved: the caller saves
+    `vault_key_version` and `vault_wrapped_key` in its transaction). The PAN ciphertext is not
+    touched and the PAN is never decrypted: only the key that unlocks it changes.
+
+    Raises VaultKeyMissing when its version is not in `VAULT_KEYS`, InvalidTag when the key
+    under that version is not the one that wrapped it (or the wrapped key was tampered with);
+    `method` is unchanged then."""
+    _data_key_wrap(method, _data_key_unwrap(method))
 
 
 def vault_secret_seal(plaintext: bytes, *, associated: str) -> tuple[int, bytes]:
@@ -111,4 +140,4 @@ def vault_secret_seal(plaintext: bytes, *, associated: str) -> tuple[int, bytes]
 
 
 def vault_secret_open(sealed: bytes, *, version: int, associated: str) -> bytes:
-    return _open(vault_keys().keks[version], sealed, f"{associated}:{version}".encode())
+    return _open(_kek(version), sealed, f"{associated}:{version}".encode())
