@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 
-from payments.vault import parse_vault_keys
+from config.keys import parse_vault_keys
 
 
 @register(Tags.security, deploy=False)

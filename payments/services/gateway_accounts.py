@@ -8,12 +8,12 @@ from typing import Any
 from django.db import transaction
 
 from audit.services import audit_record
+from config.keys import secret_seal
 from payments.errors import ErrorCode, InvalidRequest
 from payments.gateways import CREDENTIAL_FIELDS
 from payments.gateways.interface import GatewayError
 from payments.models import GatewayAccount, Merchant
 from payments.services.routing import account_credentials, gateway_for, routing_cache_clear
-from payments.vault import vault_secret_seal
 
 _ROUTING_FIELDS = (
     "enabled",
@@ -98,7 +98,7 @@ def gateway_account_credentials_set(account: GatewayAccount, credentials: dict[s
     if not wanted:
         account.credentials_key_version, account.credentials_sealed = None, None
         return
-    account.credentials_key_version, account.credentials_sealed = vault_secret_seal(
+    account.credentials_key_version, account.credentials_sealed = secret_seal(
         json.dumps(credentials, sort_keys=True).encode(), associated=account.id
     )
 

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from config.keys import secret_open
 from fraud.history import card_country
 from payments.gateways import gateway_build
 from payments.gateways.interface import Gateway
 from payments.models import GatewayAccount, Merchant
 from payments.services.breakers import breaker_allows, recent_success_rate
-from payments.vault import vault_secret_open
 
 ACCOUNTS_CACHE_SECONDS = 5
 SUCCESS_RATE_FLOOR = 0.1
@@ -94,7 +94,7 @@ def gateway_for(owner: GatewayOwner) -> Gateway:
 def account_credentials(account: GatewayAccount) -> dict[str, Any]:
     if account.credentials_sealed is None:
         return {}
-    plaintext = vault_secret_open(
+    plaintext = secret_open(
         bytes(account.credentials_sealed),
         version=account.credentials_key_version,
         associated=account.id,

@@ -18,15 +18,10 @@ from django.db.models import Count, Q
 
 from audit.models import AuditResult
 from audit.services import audit_record
+from config.keys import VaultKeyMissing, secret_open, secret_seal, vault_keys
 from payments.audit_actions import AuditAction
 from payments.models import GatewayAccount, PaymentMethod
-from payments.vault import (
-    VaultKeyMissing,
-    vault_key_rewrap,
-    vault_keys,
-    vault_secret_open,
-    vault_secret_seal,
-)
+from payments.vault import vault_key_rewrap
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -55,7 +50,7 @@ class VaultKeyStatus:
     active_version: int
     configured_versions: list[int]
     cards: dict[int, int]
-    # Gateway account credentials are sealed directly under a KEK (`vault_secret_seal`), so
+    # Gateway account credentials are sealed directly under a KEK (`secret_seal`), so
     # they pin their version just as cards do until `gateway_credentials_reseal` runs.
     credentials: dict[int, int]
 
@@ -203,7 +198,7 @@ def gateway_credentials_reseal() -> tuple[int, dict[str, str]]:
         for account in accounts:
             version = account.credentials_key_version
             try:
-                plaintext = vault_secret_open(
+                plaintext = secret_open(
                     bytes(account.credentials_sealed), version=version, associated=account.id
                 )
             except VaultKeyMissing:
@@ -212,7 +207,7 @@ def gateway_credentials_reseal() -> tuple[int, dict[str, str]]:
             except InvalidTag:
                 failed[account.id] = f"credentials do not open under key version {version}"
                 continue
-            account.credentials_key_version, account.credentials_sealed = vault_secret_seal(
+            account.credentials_key_version, account.credentials_sealed = secret_seal(
                 plaintext, associated=account.id
             )
             account.save(

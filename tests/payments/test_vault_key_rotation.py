@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 
 from audit.models import AuditLog, AuditResult
+from config.keys import VaultKeyMissing, secret_open, secret_seal, vault_keys
 from payments import vault
 from payments.audit_actions import AuditAction
 from payments.models import GatewayAccount, PaymentMethod
@@ -16,14 +17,7 @@ from payments.services.vault_rotation import (
     vault_key_usage,
     vault_keys_rotate,
 )
-from payments.vault import (
-    VaultKeyMissing,
-    vault_card_reveal,
-    vault_card_seal,
-    vault_keys,
-    vault_secret_open,
-    vault_secret_seal,
-)
+from payments.vault import vault_card_reveal, vault_card_seal
 from tests.concurrency import run_concurrently
 from tests.payments.factories import MerchantFactory, PaymentMethodFactory
 
@@ -303,7 +297,7 @@ def test_status_shows_usage_and_only_versions_nothing_is_sealed_under_are_retira
     saved_cards(2)
     use_keys(vault_settings, f"1:{KEY_1},2:{KEY_2}")
     account = GatewayAccount(merchant=MerchantFactory(), gateway="stripe")
-    account.credentials_key_version, account.credentials_sealed = vault_secret_seal(
+    account.credentials_key_version, account.credentials_sealed = secret_seal(
         b"{}", associated=account.id
     )
     account.save()
@@ -327,10 +321,7 @@ def test_status_shows_usage_and_only_versions_nothing_is_sealed_under_are_retira
         "Safe to retire: v1, v2",
     ]
     account.refresh_from_db()
-    assert (
-        vault_secret_open(bytes(account.credentials_sealed), version=3, associated=account.id)
-        == b"{}"
-    )
+    assert secret_open(bytes(account.credentials_sealed), version=3, associated=account.id) == b"{}"
 
 
 @pytest.mark.django_db
