@@ -1,0 +1,573 @@
+"""PayPal: card payments through Orders v2 and their follow-ups through Payments v2, over HTTPS
+with `requests` (no PayPal SDK: every call, header and timeout is visible here).
+
+How our operations map onto PayPal (developer.paypal.com: the Orders v2 and Payments v2
+references, "3D Secure: Orders API", "Idempotency", "Card decline errors"):
+- authorize is one create-order call carrying the card. PayPal processes it at once and
+  answers COMPLETED with the capture (intent CAPTURE) or authorization (intent AUTHORIZE) in
+  `purchase_units[0].payments`, whose status says whether the card was charged or declined;
+  or PAYER_ACTION_REQUIRED when 3-D Secure must run first. An order PayPal leaves APPROVED is
+  completed with a second call.
+- Our reference is the capture id of a sale and the authorization id of an authorization:
+  what capture, void and refund address. A payment waiting for 3-D Secure has its order id.
+- Every write carries our idempotency key as PayPal-Request-Id, so a repeat gets PayPal's
+  first answer instead of a second charge, and as the `invoice_id` of the order, capture or
+  refund it creates, which is how `lookup` recognises our own records among PayPal's.
+
+Errors follow interface.py: nothing sent, or refused before PayPal acted (400, 401, 403, 429)
+→ GatewayUnavailableError; sent but unanswered, or a 5xx → GatewayTimeoutError. Card data
+never reaches an exception, a log line or a repr.
+"""
+
+import logging
+import threading
+import time
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from payments.gateways.interface import (
+    AuthorizeRequest,
+    GatewayError,
+    GatewayResult,
+    GatewayTimeoutError,
+    GatewayUnavailableError,
+    Outcome,
+)
+from payments.money import currency_exponent, format_amount
+
+logger = logging.getLogger("payments.gateways.paypal")
+
+SANDBOX_API_BASE = "https://api-m.sandbox.paypal.com"
+# A connection is made quickly or not at all, and a connect timeout is unambiguous (nothing
+# was sent), so it need not wait as long as an answer may.
+CONNECT_TIMEOUT_SECONDS = 3.0
+# Renew the access token this long before PayPal says it expires (or halfway through a
+# shorter lifetime), so no request carries a token that lapses in flight.
+TOKEN_RENEWAL_MARGIN_SECONDS = 300
+
+# `processor_response.response_code` of a declined card payment → our decline codes (Stripe's
+# vocabulary, which the rest of Paydesk speaks). Codes not listed are a generic decline.
+PROCESSOR_DECLINE_CODES: dict[str, str] = {
+    "0500": "do_not_honor",
+    "00N7": "incorrect_cvc",
+    "5100": "generic_decline",
+    "5110": "incorrect_cvc",
+    "5120": "insufficient_funds",
+    "5400": "expired_card",
+    "9500": "fraudulent",
+}
+# 422 issues on a card order that are PayPal's refusal of the card itself. Any other 422 on an
+# order is about our request or our account: certainly not charged, and maybe fine elsewhere.
+CARD_DECLINE_ISSUES: dict[str, str] = {
+    "INSTRUMENT_DECLINED": "generic_decline",
+    "TRANSACTION_REFUSED": "generic_decline",
+    "PAYER_CANNOT_PAY": "generic_decline",
+    "CARD_CLOSED": "generic_decline",
+    "CARD_EXPIRED": "expired_card",
+}
+DECLINE_MESSAGES: dict[str, str] = {
+    "insufficient_funds": "Your card has insufficient funds.",
+    "expired_card": "Your card has expired.",
+    "incorrect_cvc": "Your card's security code is incorrect.",
+}
+GENERIC_DECLINE_MESSAGE = "Your card was declined."
+# 422 issues on captures, voids and refunds that have an error code of our own; any other is
+# passed on in lower case (authorization_voided, previously_captured, ...).
+REFUSAL_CODES: dict[str, str] = {
+    "REFUND_AMOUNT_EXCEEDED": "amount_too_large",
+    "MAX_CAPTURE_AMOUNT_EXCEEDED": "amount_too_large",
+    "CAPTURE_FULLY_REFUNDED": "charge_already_refunded",
+}
+# Status of a capture, authorization or refund → what the latest operation on it came to: a
+# voided authorization is a void that succeeded, a refunded capture a charge that did.
+STATUS_OUTCOMES: dict[str, Outcome] = {
+    "COMPLETED": Outcome.SUCCEEDED,
+    "CREATED": Outcome.SUCCEEDED,
+    "CAPTURED": Outcome.SUCCEEDED,
+    "PARTIALLY_CAPTURED": Outcome.SUCCEEDED,
+    "PARTIALLY_REFUNDED": Outcome.SUCCEEDED,
+    "REFUNDED": Outcome.SUCCEEDED,
+    "VOIDED": Outcome.SUCCEEDED,
+    "PENDING": Outcome.PENDING,
+    "DECLINED": Outcome.DECLINED,
+    "DENIED": Outcome.DECLINED,
+    "EXPIRED": Outcome.DECLINED,
+    "FAILED": Outcome.DECLINED,
+    "CANCELLED": Outcome.DECLINED,
+}
+# What `lookup` sends to learn what PayPal holds under a request id (see `_lookup_order`):
+# no card and no invoice id, so it can neither charge anyone nor pass for one of our orders.
+RECOVERY_PROBE_ORDER: dict[str, Any] = {
+    "intent": "CAPTURE",
+    "purchase_units": [
+        {
+            "amount": {"currency_code": "USD", "value": "1.00"},
+            "description": "Paydesk recovery probe: never approved, never charged",
+        }
+    ],
+}
+
+
+class PayPalGateway:
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        api_base: str = SANDBOX_API_BASE,
+        timeout_seconds: float = 10.0,
+        name: str = "paypal",
+    ) -> None:
+        self.name = name
+        self.api_base = api_base.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._timeouts = (min(CONNECT_TIMEOUT_SECONDS, timeout_seconds), timeout_seconds)
+        # requests does not promise that one Session is safe to share between threads, and
+        # instances of this class are: each thread gets its own Session (and connections).
+        self._local = threading.local()
+        self._token_lock = threading.Lock()
+        self._token = ""
+        self._token_renew_at = 0.0
+        self._token_summary = ""
+
+    def __repr__(self) -> str:
+        return f"PayPalGateway(name={self.name!r}, api_base={self.api_base!r})"
+
+    def authorize(self, request: AuthorizeRequest) -> GatewayResult:
+        response = self._call(
+            "POST",
+            "/v2/checkout/orders",
+            body=_order_request(request),
+            request_id=request.idempotency_key,
+            answers=(422,),
+        )
+        if response.status_code == 422:
+            return _card_refusal(response, request.amount)
+        order = _body(response)
+        if order.get("status") == "APPROVED":
+            action = "capture" if request.capture else "authorize"
+            # A request id of its own: PayPal may refuse, or answer with the order, a request
+            # id already used for another call. Derived from ours, so a retry repeats it.
+            response = self._call(
+                "POST",
+                f"/v2/checkout/orders/{_segment(order['id'])}/{action}",
+                request_id=f"{request.idempotency_key}:{action}",
+                answers=(422,),
+            )
+            if response.status_code == 422:
+                return _card_refusal(response, request.amount)
+            order = _body(response)
+        result = _order_result(order)
+        if result is None:
+            raise GatewayUnavailableError(
+                f"PayPal charged nothing on order {order.get('id')} ({order.get('status')})"
+            )
+        return result
+
+    def capture(
+        self, *, reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> GatewayResult:
+        response = self._call(
+            "POST",
+            f"/v2/payments/authorizations/{_segment(reference)}/capture",
+            body={
+                "amount": _money(amount, currency),
+                "final_capture": True,
+                "invoice_id": idempotency_key,
+            },
+            request_id=idempotency_key,
+            answers=(404, 422),
+        )
+        if response.status_code in (404, 422):
+            return _refusal(response, amount)
+        return _payment_result(_body(response))
+
+    def void(self, *, reference: str, idempotency_key: str) -> GatewayResult:
+        response = self._call(
+            "POST",
+            f"/v2/payments/authorizations/{_segment(reference)}/void",
+            request_id=idempotency_key,
+            answers=(404, 422),
+        )
+        if response.status_code in (404, 422):
+            return _refusal(response, 0)
+        # 200 with the voided authorization, or 204 if PayPal ignores our Prefer header.
+        voided = _body(response) if response.content else {}
+        return GatewayResult(Outcome.SUCCEEDED, reference, _amount(voided, 0))
+
+    def refund(
+        self, *, reference: str, amount: int, currency: str, idempotency_key: str
+    ) -> GatewayResult:
+        """Refund part or all of the capture `reference`; the result's reference is the refund
+        id. PENDING (PayPal completes it later) is PENDING; FAILED or CANCELLED is a decline."""
+        response = self._call(
+            "POST",
+            f"/v2/payments/captures/{_segment(reference)}/refund",
+            body={"amount": _money(amount, currency), "invoice_id": idempotency_key},
+            request_id=idempotency_key,
+            answers=(404, 422),
+        )
+        if response.status_code in (404, 422):
+            return _refusal(response, amount)
+        return _refund_result(_body(response), amount)
+
+    def retrieve(self, *, reference: str) -> GatewayResult | None:
+        """What PayPal says of one of our references: a capture (a sale, or a captured
+        authorization), an authorization, or the order of a payment awaiting 3-D Secure.
+        PayPal ids do not say what they name, so ask in that order."""
+        if not reference:
+            return None
+        for kind in ("captures", "authorizations"):
+            payment = self._get(f"/v2/payments/{kind}/{_segment(reference)}")
+            if payment is not None:
+                return _payment_result(payment)
+        order = self._get(f"/v2/checkout/orders/{_segment(reference)}")
+        return None if order is None else _order_result(order)
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, reference: str = ""
+    ) -> GatewayResult | None:
+        """PayPal cannot be asked what it recorded under a request id, and its transaction
+        search lags by hours, so: an authorization is looked up by repeating its request id
+        (`_lookup_order`); a capture or refund is found among its order's payments by the
+        invoice id we gave it; a void is whether the authorization is voided."""
+        if operation == "authorize":
+            if reference:
+                return self.retrieve(reference=reference)
+            return self._lookup_order(idempotency_key)
+        if operation == "capture":
+            capture = self._find_in_order("authorizations", reference, "captures", idempotency_key)
+            return None if capture is None else _payment_result(capture)
+        if operation == "refund":
+            refund = self._find_in_order("captures", reference, "refunds", idempotency_key)
+            return None if refund is None else _refund_result(refund, 0)
+        if operation == "void":
+            authorization = self._get(f"/v2/payments/authorizations/{_segment(reference)}")
+            if authorization is None or authorization.get("status") != "VOIDED":
+                return None
+            return _payment_result(authorization)
+        raise ValueError(f"unknown gateway operation {operation!r}")
+
+    def verify_credentials(self) -> str:
+        """Fetch a fresh access token (a cached one says nothing about the credentials now)."""
+        self._access_token(stale=self._token)
+        return self._token_summary
+
+    def _lookup_order(self, idempotency_key: str) -> GatewayResult | None:
+        """Repeat the create-order write under the same PayPal-Request-Id: PayPal answers with
+        the order it recorded under that id. The repeat carries no card and no invoice id, so
+        if PayPal has no record it creates an order nobody can pay and that is not ours (None:
+        it never happened), and that order then holds the id: a late copy of the original
+        request can no longer charge. PayPal keeps request ids for 6 hours by default (72 by
+        arrangement); after that, an order that did exist can no longer be found this way."""
+        response = self._call(
+            "POST",
+            "/v2/checkout/orders",
+            body=RECOVERY_PROBE_ORDER,
+            request_id=idempotency_key,
+            answers=(422,),
+        )
+        if response.status_code == 422:
+            return _card_refusal(response, 0)  # PayPal kept its refusal of the original
+        order = _body(response)
+        units = order.get("purchase_units") or [{}]
+        if units[0].get("invoice_id") != idempotency_key:
+            return None
+        # The repeat may answer with the order as first recorded; its status now is what counts.
+        current = self._get(f"/v2/checkout/orders/{_segment(order['id'])}") or order
+        return _order_result(current)
+
+    def _find_in_order(
+        self, kind: str, reference: str, collection: str, idempotency_key: str
+    ) -> dict[str, Any] | None:
+        """The capture or refund made under `idempotency_key` on the authorization or capture
+        `reference`, found in its order's payments by the invoice id we gave it."""
+        parent = self._get(f"/v2/payments/{kind}/{_segment(reference)}")
+        if parent is None:
+            return None
+        order_id = parent.get("supplementary_data", {}).get("related_ids", {}).get("order_id")
+        if not order_id:
+            raise GatewayTimeoutError(f"PayPal did not say which order {kind} {reference} is in")
+        order = self._get(f"/v2/checkout/orders/{_segment(order_id)}")
+        if order is None:
+            raise GatewayTimeoutError(f"PayPal has {kind} {reference} but not its order")
+        payments = order["purchase_units"][0].get("payments", {}).get(collection, [])
+        return next((p for p in payments if p.get("invoice_id") == idempotency_key), None)
+
+    def _get(self, path: str) -> dict[str, Any] | None:
+        response = self._call("GET", path, answers=(404,))
+        return None if response.status_code == 404 else _body(response)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        request_id: str = "",
+        answers: tuple[int, ...] = (),
+    ) -> requests.Response:
+        """One API call. Answers with a 2xx or a status in `answers` return for the caller to
+        read; every other answer becomes a GatewayError. A 401 means PayPal did not act, so
+        the call is sent once more with a fresh token."""
+        token = self._access_token()
+        response = self._send(method, path, token, body, request_id)
+        if response.status_code == 401:
+            response = self._send(method, path, self._access_token(stale=token), body, request_id)
+        status = response.status_code
+        if 200 <= status < 300 or status in answers:
+            return response
+        failure = f"PayPal answered {method} {path} with {_describe(response)}"
+        logger.warning(failure)
+        # 409: a concurrent request with the same request id, which PayPal may still complete.
+        if status >= 500 or status == 409:
+            raise GatewayTimeoutError(failure)
+        raise GatewayUnavailableError(failure)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        body: dict[str, Any] | None,
+        request_id: str,
+    ) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}", "Prefer": "return=representation"}
+        if request_id:
+            headers["PayPal-Request-Id"] = request_id
+        if method == "POST" and body is None:
+            body = {}  # PayPal wants a JSON body, even an empty one, on every write
+        try:
+            return self._session().request(
+                method,
+                self.api_base + path,
+                json=body,
+                headers=headers,
+                timeout=self._timeouts,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            error = _transport_error(exc, f"{method} {path}")
+        # Raised outside the handler so the exception carries no link to requests' exception,
+        # whose request holds the body we sent (a card number).
+        logger.warning("%s", error)
+        raise error
+
+    def _access_token(self, *, stale: str = "") -> str:
+        """The cached access token, fetched anew when there is none, it is due for renewal, or
+        it is `stale` (PayPal just refused it). Threads wait on the lock for one fetch rather
+        than each fetching their own."""
+        with self._token_lock:
+            if self._token and self._token != stale and time.monotonic() < self._token_renew_at:
+                return self._token
+            grant = self._fetch_token()
+            lifetime = float(grant["expires_in"])
+            self._token = grant["access_token"]
+            self._token_renew_at = time.monotonic() + max(
+                lifetime - TOKEN_RENEWAL_MARGIN_SECONDS, lifetime / 2
+            )
+            scopes = grant.get("scope", "").split()
+            self._token_summary = f"PayPal app {grant.get('app_id', '?')} ({len(scopes)} scopes)"
+            return self._token
+
+    def _fetch_token(self) -> dict[str, Any]:
+        try:
+            response = self._session().post(
+                self.api_base + "/v1/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(self._client_id, self._client_secret),
+                timeout=self._timeouts,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            # A token request changes nothing at PayPal: even a lost answer means not processed.
+            failure = f"PayPal token request failed ({type(exc).__name__})"
+        else:
+            grant = (_json_object(response) or {}) if response.status_code == 200 else {}
+            if grant.get("access_token") and grant.get("expires_in"):
+                return grant
+            failure = f"PayPal refused our client credentials: {_describe(response)}"
+        logger.warning(failure)
+        raise GatewayUnavailableError(failure)
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers["Accept"] = "application/json"
+        return session
+
+
+def _order_request(request: AuthorizeRequest) -> dict[str, Any]:
+    card: dict[str, Any] = {
+        "number": request.card.number,
+        "expiry": f"{request.card.exp_year:04d}-{request.card.exp_month:02d}",
+    }
+    if request.card.cvc:  # a saved card has none
+        card["security_code"] = request.card.cvc
+    if request.three_d_secure:
+        card["attributes"] = {"verification": {"method": "SCA_ALWAYS"}}
+    unit: dict[str, Any] = {
+        "amount": _money(request.amount, request.currency),
+        "custom_id": request.payment_id,
+        "invoice_id": request.idempotency_key,
+    }
+    if request.description:
+        unit["description"] = request.description[:127]  # PayPal's limit
+    return {
+        "intent": "CAPTURE" if request.capture else "AUTHORIZE",
+        "purchase_units": [unit],
+        "payment_source": {"card": card},
+    }
+
+
+def _order_result(order: dict[str, Any]) -> GatewayResult | None:
+    """What an order came to; None while it holds no payment (nothing was charged)."""
+    unit = order["purchase_units"][0]
+    if order.get("status") == "PAYER_ACTION_REQUIRED":
+        links = order.get("links", [])
+        link = next((ln["href"] for ln in links if ln.get("rel") == "payer-action"), "")
+        return GatewayResult(
+            Outcome.REQUIRES_ACTION,
+            order["id"],
+            _amount(unit, 0),
+            next_action={"type": "redirect_to_url", "redirect_to_url": {"url": link}},
+        )
+    # The order's own payment comes first; later captures of an authorization follow it.
+    kind = "captures" if order.get("intent") == "CAPTURE" else "authorizations"
+    payments = unit.get("payments", {}).get(kind, [])
+    return _payment_result(payments[0]) if payments else None
+
+
+def _payment_result(payment: dict[str, Any]) -> GatewayResult:
+    """A capture or authorization as a result; a declined one carries its decline code."""
+    outcome = _outcome(payment)
+    amount = _amount(payment, 0)
+    if outcome != Outcome.DECLINED:
+        return GatewayResult(outcome, payment["id"], amount)
+    processor = payment.get("processor_response", {})
+    decline_code = PROCESSOR_DECLINE_CODES.get(processor.get("response_code", ""), "")
+    if not decline_code and processor.get("cvv_code") == "N":  # no match
+        decline_code = "incorrect_cvc"
+    return _card_declined(payment["id"], amount, decline_code or "generic_decline")
+
+
+def _refund_result(refund: dict[str, Any], requested_amount: int) -> GatewayResult:
+    outcome = _outcome(refund)
+    amount = _amount(refund, requested_amount)
+    if outcome != Outcome.DECLINED:
+        return GatewayResult(outcome, refund["id"], amount)
+    reason = refund.get("status_details", {}).get("reason", "")
+    message = f"PayPal did not complete the refund ({reason or refund['status']})."
+    return GatewayResult(Outcome.DECLINED, refund["id"], amount, "refund_failed", message=message)
+
+
+def _outcome(payment: dict[str, Any]) -> Outcome:
+    outcome = STATUS_OUTCOMES.get(payment.get("status", ""))
+    if outcome is None:
+        # We cannot tell what happened: ambiguous, recovery asks again later.
+        raise GatewayTimeoutError(f"PayPal status {payment.get('status')!r} of {payment.get('id')}")
+    return outcome
+
+
+def _card_refusal(response: requests.Response, amount: int) -> GatewayResult:
+    """A 422 on an order: a decline when the issue is about the card, else an error."""
+    issue = _issue(_error_body(response))
+    decline_code = CARD_DECLINE_ISSUES.get(issue)
+    if decline_code is None:
+        failure = f"PayPal refused the order: {_describe(response)}"
+        logger.warning(failure)
+        raise GatewayUnavailableError(failure)
+    return _card_declined("", amount, decline_code)
+
+
+def _card_declined(reference: str, amount: int, decline_code: str) -> GatewayResult:
+    message = DECLINE_MESSAGES.get(decline_code, GENERIC_DECLINE_MESSAGE)
+    return GatewayResult(
+        Outcome.DECLINED, reference, amount, "card_declined", decline_code, message
+    )
+
+
+def _refusal(response: requests.Response, amount: int) -> GatewayResult:
+    """PayPal's "no" to a capture, void or refund: 404 (no such payment) or a 422 issue. No
+    new payment exists, so the result has no reference."""
+    if response.status_code == 404:
+        return GatewayResult(
+            Outcome.DECLINED, "", amount, "resource_missing", message="PayPal has no such payment."
+        )
+    issue = _issue(_error_body(response))
+    code = REFUSAL_CODES.get(issue, issue.lower() or "processing_error")
+    return GatewayResult(
+        Outcome.DECLINED, "", amount, code, message=f"PayPal refused: {issue or 'no reason'}."
+    )
+
+
+def _transport_error(exc: requests.RequestException, what: str) -> GatewayError:
+    """No connection was made (refused, DNS, TLS handshake, proxy, connect timeout): nothing
+    was sent. Anything later (read timeout, connection dropped mid-answer) is ambiguous."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    never_sent = isinstance(
+        exc, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError
+    ) or isinstance(reason, NewConnectionError)
+    if never_sent:
+        return GatewayUnavailableError(f"PayPal unreachable for {what} ({type(exc).__name__})")
+    return GatewayTimeoutError(f"No answer from PayPal for {what} ({type(exc).__name__})")
+
+
+def _describe(response: requests.Response) -> str:
+    """Status, PayPal's error name, issue and field, and its debug id (for PayPal support).
+    Never the error's `value` or `description`: those can echo what we sent."""
+    error = _error_body(response)
+    detail = (error.get("details") or [{}])[0]
+    parts = (error.get("name") or error.get("error"), detail.get("issue"), detail.get("field"))
+    text = " ".join([str(response.status_code), *(str(part) for part in parts if part)])
+    debug_id = error.get("debug_id")
+    return f"{text} (debug_id {debug_id})" if debug_id else text
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _error_body(response: requests.Response) -> dict[str, Any]:
+    return _json_object(response) or {}
+
+
+def _issue(error: dict[str, Any]) -> str:
+    return str((error.get("details") or [{}])[0].get("issue", ""))
+
+
+def _body(response: requests.Response) -> dict[str, Any]:
+    """The JSON object of a 2xx answer. Anything else leaves us unable to tell what PayPal
+    did: ambiguous."""
+    body = _json_object(response)
+    if body is None:
+        raise GatewayTimeoutError(f"PayPal's {response.status_code} answer is not a JSON object")
+    return body
+
+
+def _money(amount: int, currency: str) -> dict[str, str]:
+    code = currency.upper()
+    return {"currency_code": code, "value": format_amount(amount, code)}
+
+
+def _amount(resource: dict[str, Any], default: int) -> int:
+    """Minor units of a resource's `amount` ({"currency_code", "value"}), or `default`."""
+    money = resource.get("amount")
+    if not money:
+        return default
+    return int(Decimal(money["value"]).scaleb(currency_exponent(money["currency_code"])))
+
+
+def _segment(value: str) -> str:
+    """`value` as one URL path segment: an id can never reach another endpoint."""
+    return quote(value, safe="")
