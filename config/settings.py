@@ -163,6 +163,9 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 
 # Celery: Redis when REDIS_URL is set, otherwise eager in-process execution (demo only).
+# Inbound gateway webhooks: Stripe's endpoint signing secret (whsec_…) for /webhooks/stripe.
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+
 # Circuit breakers (payments.services.breakers): open when at least BREAKER_MIN_CALLS calls
 # within BREAKER_WINDOW_SECONDS include BREAKER_ERROR_RATE gateway errors; probe after
 # BREAKER_OPEN_SECONDS.
@@ -179,9 +182,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"webhooks.*": {"queue": "webhook_queue"}}
+CELERY_TASK_ROUTES = {
+    "webhooks.*": {"queue": "webhook_queue"},
+    "payments.tasks.inbound_webhook*": {"queue": "webhook_queue"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "retry-inbound-webhooks": {
+        "task": "payments.tasks.inbound_webhooks_retry_task",
+        "schedule": 60,
+    },
+    "purge-webhook-logs": {
+        "task": "payments.tasks.webhook_logs_purge_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "daily-reconciliation": {
         "task": "payments.tasks.daily_reconciliation_task",
         "schedule": crontab(hour=2, minute=30),

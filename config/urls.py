@@ -4,6 +4,7 @@ from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import actuator, actuator_breakers
+from payments import inbound_views
 from payments.api.errors import api_not_found, api_server_error
 
 urlpatterns = [
@@ -35,6 +36,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/v1/", include("payments.api.urls")),
+    path("webhooks/stripe", inbound_views.stripe_webhook, name="webhooks-stripe"),
     path("admin/", admin.site.urls),
 ]
 

@@ -620,6 +620,39 @@ class ReconciliationException(models.Model):
         return f"{self.kind} {self.reference}"
 
 
+class Dispute(models.Model):
+    """A chargeback the gateway told us about (by webhook): the customer's bank is taking the
+    money back unless the merchant wins with evidence before `evidence_due_by`."""
+
+    id = public_id_field("dp")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="disputes")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    gateway = models.CharField(max_length=30)
+    gateway_reference = models.CharField(max_length=255)
+    reason = models.CharField(max_length=50, blank=True, default="")
+    amount = models.BigIntegerField(db_comment="Minor units")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(
+        max_length=30, help_text="needs_response, under_review, won, lost, closed"
+    )
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    livemode = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "disputes"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_reference"], name="disputes_one_per_gateway_dispute"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.status}"
+
+
 class IdempotencyStatus(models.TextChoices):
     """A claimed key is IN_PROGRESS until its response is stored."""
 

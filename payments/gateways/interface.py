@@ -66,6 +66,32 @@ class SettlementRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class GatewayEvent:
+    """A verified gateway webhook, in our vocabulary: which of our objects it is about and
+    what state the gateway says it is in. Providers' modules build these; payments applies
+    them the same way whatever the provider."""
+
+    event_id: str
+    event_type: str  # the provider's own type, e.g. payment_intent.succeeded
+    object_kind: str  # "payment" | "refund" | "dispute" | "" (not something we act on)
+    reference: str = ""  # the object's id at the gateway
+    payment_reference: str = ""  # the charge a refund or dispute belongs to
+    our_id: str = ""  # our id for the object (pay_…, re_…) when the gateway echoes it back
+    status: str = ""  # PaymentStatus / RefundStatus value, or the dispute's status
+    amount: int = 0
+    currency: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    next_action: dict[str, Any] | None = None
+    dispute_reason: str = ""
+    evidence_due_by: datetime | None = None
+
+
+class WebhookSignatureError(Exception):
+    """A webhook whose signature is missing, malformed, stale or wrong: not processed."""
+
+
 class GatewayError(Exception):
     """The gateway did not give an answer we can act on. `public_message` is what merchants
     and operators see; the exception's own text is for logs only."""

@@ -20,11 +20,13 @@ from config.logging import scrub_card_numbers
 from payments.gateways.interface import (
     AuthorizeRequest,
     GatewayError,
+    GatewayEvent,
     GatewayResult,
     GatewayTimeoutError,
     GatewayUnavailableError,
     Outcome,
     SettlementRecord,
+    WebhookSignatureError,
 )
 
 T = TypeVar("T")
@@ -569,3 +571,96 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
             cause = reason
         else:
             cause = wrapped or cause.__cause__ or cause.__context__
+
+
+# Webhooks (inbound). Stripe signs `f"{t}.{body}"` with the endpoint's secret; the SDK checks
+# the signature and the 300-second tolerance.
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+_PAYMENT_EVENTS = {
+    "payment_intent.succeeded": "COMPLETED",
+    "payment_intent.amount_capturable_updated": "AUTHORIZED",
+    "payment_intent.payment_failed": "FAILED",
+    "payment_intent.canceled": "CANCELLED",
+    "payment_intent.requires_action": "REQUIRES_ACTION",
+}
+_REFUND_STATUS = {"succeeded": "COMPLETED", "pending": "PENDING", "failed": "FAILED"}
+_DISPUTE_STATUS = {
+    "warning_needs_response": "needs_response",
+    "warning_under_review": "under_review",
+    "warning_closed": "closed",
+    "needs_response": "needs_response",
+    "under_review": "under_review",
+    "won": "won",
+    "lost": "lost",
+}
+
+
+def stripe_event_verify(payload: bytes, signature_header: str, secret: str) -> GatewayEvent:
+    """Check a webhook's `Stripe-Signature` and read it into our vocabulary."""
+    if not secret:
+        raise WebhookSignatureError("STRIPE_WEBHOOK_SECRET is not configured")
+    try:
+        event = stripe.Webhook.construct_event(
+            payload, signature_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+        ).to_dict()
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookSignatureError(f"signature does not verify: {exc.user_message}") from exc
+    except (ValueError, KeyError) as exc:
+        raise WebhookSignatureError("not a Stripe event") from exc
+    return stripe_event_read(event)
+
+
+def stripe_event_read(event: dict[str, Any]) -> GatewayEvent:
+    event_type = event.get("type", "")
+    obj = event.get("data", {}).get("object", {})
+    base = {"event_id": event["id"], "event_type": event_type}
+    if event_type in _PAYMENT_EVENTS:
+        error = obj.get("last_payment_error") or {}
+        return GatewayEvent(
+            **base,
+            object_kind="payment",
+            reference=obj.get("id", ""),
+            our_id=(obj.get("metadata") or {}).get(METADATA_PAYMENT_ID, ""),
+            status=_PAYMENT_EVENTS[event_type],
+            amount=obj.get("amount_received") or obj.get("amount") or 0,
+            currency=(obj.get("currency") or "").upper(),
+            error_code=error.get("decline_code") or error.get("code") or "",
+            error_message=scrub_card_numbers(error.get("message") or ""),
+            next_action=obj.get("next_action"),
+        )
+    if event_type in ("refund.updated", "refund.created", "charge.refund.updated"):
+        return _refund_event(base, obj)
+    if event_type == "charge.refunded":
+        refunds = (obj.get("refunds") or {}).get("data") or []
+        if refunds:
+            return _refund_event(base, refunds[0])
+    if event_type.startswith("charge.dispute."):
+        due = (obj.get("evidence_details") or {}).get("due_by")
+        return GatewayEvent(
+            **base,
+            object_kind="dispute",
+            reference=obj.get("id", ""),
+            payment_reference=obj.get("payment_intent") or "",
+            status=_DISPUTE_STATUS.get(obj.get("status", ""), obj.get("status", "")),
+            amount=obj.get("amount") or 0,
+            currency=(obj.get("currency") or "").upper(),
+            dispute_reason=obj.get("reason") or "",
+            evidence_due_by=datetime.fromtimestamp(due, tz=UTC) if due else None,
+        )
+    return GatewayEvent(**base, object_kind="")
+
+
+def _refund_event(base: dict[str, str], refund: dict[str, Any]) -> GatewayEvent:
+    return GatewayEvent(
+        **base,
+        object_kind="refund",
+        reference=refund.get("id", ""),
+        payment_reference=refund.get("payment_intent") or "",
+        # Our refunds carry "<refund id>:refund" as their key (Refund.gateway_idempotency_key).
+        our_id=(refund.get("metadata") or {}).get(METADATA_IDEMPOTENCY_KEY, "").split(":")[0],
+        status=_REFUND_STATUS.get(refund.get("status", ""), "FAILED"),
+        amount=refund.get("amount") or 0,
+        currency=(refund.get("currency") or "").upper(),
+        error_code=refund.get("failure_reason") or "",
+    )
