@@ -225,7 +225,7 @@ def test_an_event_for_an_unknown_payment_is_retried_then_dead_lettered(client):
     assert webhooks_due(now=now + RETRY_SCHEDULE[0]) == [log.id]
 
     statuses = []
-    for attempt in range(1, len(RETRY_SCHEDULE) + 1):
+    for _ in RETRY_SCHEDULE:
         now = log.next_attempt_at
         statuses.append(webhook_process(log.id, now=now))
         log.refresh_from_db()
