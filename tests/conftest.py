@@ -14,6 +14,9 @@ from payments.models import ApiKeyScope
 from payments.services.api_keys import IssuedApiKey, api_key_issue, merchant_get_or_create
 from payments.services.gateway_calls import in_transaction
 
+# Fixtures shared by several test packages.
+pytest_plugins = ["tests.workers"]
+
 ALL_SCOPES = list(ApiKeyScope.values)
 
 RUNBOOK_RULES_FILE = Path(__file__).resolve().parents[1] / "fraud" / "runbook-rules.yaml"
