@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from audit.admin import ReadOnlyAdmin
 from fraud.models import FraudCheck
-from payments import admin_operations  # noqa: F401 (registers its screens)
+from payments import admin_inbound, admin_operations  # noqa: F401 (registers their screens)
 from payments.admin_refunds import RefundInline, refund_payments
 from payments.admin_review import approve_review, reject_review
 from payments.models import (
