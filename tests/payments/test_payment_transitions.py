@@ -104,7 +104,9 @@ def test_capture_and_cancel_predicates_follow_the_status():
 
 def test_only_the_model_assigns_a_payment_status():
     """Every status change goes through Payment.transition_to: no other module in the
-    payments app assigns `<object>.status = …` directly."""
+    payments app assigns `<object>.status = …` directly. (Webhook logs and disputes are not
+    state machines of ours: their status is what happened to a request, or the gateway's word.)"""
+    not_payments = {"log", "dispute"}
     offenders = []
     for path in (Path(settings.BASE_DIR) / "payments").rglob("*.py"):
         if path.name == "models.py" or "migrations" in path.parts:
@@ -116,7 +118,9 @@ def test_only_the_model_assigns_a_payment_status():
             offenders += [
                 f"{path.name}:{node.lineno}"
                 for target in targets
-                if isinstance(target, ast.Attribute) and target.attr == "status"
+                if isinstance(target, ast.Attribute)
+                and target.attr == "status"
+                and not (isinstance(target.value, ast.Name) and target.value.id in not_payments)
             ]
     assert offenders == []
 
