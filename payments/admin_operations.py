@@ -22,21 +22,15 @@ from payments.models import (
     RecoveryCheck,
 )
 from payments.services.breakers import breaker_override, breaker_view
-from payments.services.gateway_accounts import gateway_account_save, gateway_account_snapshot
+from payments.services.gateway_accounts import (
+    ROUTING_FIELDS,
+    gateway_account_save,
+    gateway_account_snapshot,
+)
 from payments.services.reconciliation import reconciliation_exception_resolve
 
 CONFIGURE = "payments.configure_gateways"
 _SECRET_FIELDS = sorted({name for names in CREDENTIAL_FIELDS.values() for name in names})
-_ROUTING = [
-    "enabled",
-    "priority",
-    "currencies",
-    "min_amount",
-    "max_amount",
-    "card_brands",
-    "card_countries",
-    "api_base",
-]
 
 
 class GatewayAccountForm(forms.ModelForm):
@@ -51,7 +45,7 @@ class GatewayAccountForm(forms.ModelForm):
 
     class Meta:
         model = GatewayAccount
-        fields = ["merchant", "gateway", "livemode", *_ROUTING]
+        fields = ["merchant", "gateway", "livemode", *ROUTING_FIELDS]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,7 +80,7 @@ class GatewayAccountAdmin(admin.ModelAdmin):
             gateway=obj.gateway,
             livemode=obj.livemode,
             credentials=form.credentials(),
-            **{name: getattr(obj, name) for name in _ROUTING},
+            **{name: getattr(obj, name) for name in ROUTING_FIELDS},
         )
         obj.pk, obj.id = account.pk, account.id
 

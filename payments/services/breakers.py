@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -151,24 +152,16 @@ def recent_success_rate(gateway: str) -> float | None:
 
 
 def _set_state(gateway: str, state: str, reason: str) -> None:
-    with transaction.atomic():
-        row, _ = GatewayBreaker.objects.select_for_update().get_or_create(pk=gateway)
+    def move(row: GatewayBreaker) -> bool:
         if row.state == state and state != BreakerState.OPEN:  # re-opening restarts the clock
-            return
-        old = {"state": row.state, "override": row.override}
+            return False
         row.state = state
         row.opened_at = timezone.now() if state == BreakerState.OPEN else None
-        row.reason = reason[:300]
-        row.updated_by = "breaker-rules"
-        row.save()
-        audit_record(
-            action="gateway_breaker.state_changed",
-            resource_type="gateway_breaker",
-            resource_id=gateway,
-            old=old,
-            new={"state": state, "override": row.override, "reason": reason},
-        )
-    _published(row)
+        return True
+
+    _change(
+        gateway, move, action="gateway_breaker.state_changed", by="breaker-rules", reason=reason
+    )
 
 
 def breaker_override(gateway: str, override: str, *, reason: str = "") -> GatewayBreaker:
@@ -176,21 +169,36 @@ def breaker_override(gateway: str, override: str, *, reason: str = "") -> Gatewa
     (BreakerOverride.NONE, which also closes it: the operator has looked)."""
     if override not in BreakerOverride.values:
         raise ValueError(f"unknown override {override!r}")
-    with transaction.atomic():
-        row, _ = GatewayBreaker.objects.select_for_update().get_or_create(pk=gateway)
-        old = {"state": row.state, "override": row.override}
+
+    def set_override(row: GatewayBreaker) -> bool:
         row.override = override
         if override == BreakerOverride.NONE:
             row.state, row.opened_at = BreakerState.CLOSED, None
-        row.reason = reason[:300]
-        row.updated_by = "operator"
+        return True
+
+    return _change(
+        gateway, set_override, action="gateway_breaker.overridden", by="operator", reason=reason
+    )
+
+
+def _change(
+    gateway: str, mutate: Callable[[GatewayBreaker], bool], *, action: str, by: str, reason: str
+) -> GatewayBreaker:
+    """Lock the breaker's row, let `mutate` change it (or decline: False), save and audit in
+    one transaction, then publish the new state to every process."""
+    with transaction.atomic():
+        row, _ = GatewayBreaker.objects.select_for_update().get_or_create(pk=gateway)
+        old = {"state": row.state, "override": row.override}
+        if not mutate(row):
+            return row
+        row.reason, row.updated_by = reason[:300], by
         row.save()
         audit_record(
-            action="gateway_breaker.overridden",
+            action=action,
             resource_type="gateway_breaker",
             resource_id=gateway,
             old=old,
-            new={"state": row.state, "override": override, "reason": reason},
+            new={"state": row.state, "override": row.override, "reason": reason},
         )
     _published(row)
     return row

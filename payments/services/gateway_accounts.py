@@ -15,7 +15,7 @@ from payments.gateways.interface import GatewayError
 from payments.models import GatewayAccount, Merchant
 from payments.services.routing import account_credentials, gateway_for, routing_cache_clear
 
-_ROUTING_FIELDS = (
+ROUTING_FIELDS = (
     "enabled",
     "priority",
     "currencies",
@@ -32,7 +32,7 @@ def gateway_account_snapshot(account: GatewayAccount) -> dict[str, Any]:
     return {
         "gateway": account.gateway,
         "livemode": account.livemode,
-        **{name: getattr(account, name) for name in _ROUTING_FIELDS},
+        **{name: getattr(account, name) for name in ROUTING_FIELDS},
         "credentials_set": sorted(account_credentials(account)) if account.pk else [],
     }
 
@@ -53,7 +53,7 @@ def gateway_account_save(
             code=ErrorCode.PARAMETER_INVALID,
             param="gateway",
         )
-    unknown = set(routing) - set(_ROUTING_FIELDS)
+    unknown = set(routing) - set(ROUTING_FIELDS)
     if unknown:
         raise InvalidRequest(
             f"Unknown setting: {sorted(unknown)[0]}",
