@@ -13,6 +13,8 @@ references, "3D Secure: Orders API", "Idempotency", "Card decline errors"):
 - Every write carries our idempotency key as PayPal-Request-Id, so a repeat gets PayPal's
   first answer instead of a second charge, and as the `invoice_id` of the order, capture or
   refund it creates, which is how `lookup` recognises our own records among PayPal's.
+- settlement_records reads Transaction Search (its v1 reference and "Transaction event codes"):
+  PayPal's books, where a capture is a T00nn payment received and our refund a T1107.
 
 Errors follow interface.py: nothing sent, or refused before PayPal acted (400, 401, 403, 429)
 → GatewayUnavailableError; sent but unanswered, or a 5xx → GatewayTimeoutError. Card data
@@ -22,9 +24,11 @@ never reaches an exception, a log line or a repr.
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -36,6 +40,7 @@ from payments.gateways.interface import (
     GatewayTimeoutError,
     GatewayUnavailableError,
     Outcome,
+    SettlementRecord,
 )
 from payments.money import currency_exponent, format_amount
 
@@ -99,6 +104,25 @@ STATUS_OUTCOMES: dict[str, Outcome] = {
     "FAILED": Outcome.DECLINED,
     "CANCELLED": Outcome.DECLINED,
 }
+# Transaction Search, what reconciliation reads. One call covers at most 31 days; a day less
+# here, whichever way PayPal counts them (in UTC, or in the account's time zone across a DST
+# change). 500 rows is the largest page PayPal serves.
+SEARCH_PATH = "/v1/reporting/transactions"
+SEARCH_WINDOW = timedelta(days=30)
+SEARCH_PAGE_SIZE = 500
+# Transaction event codes: the T00 group is payments, received (a positive amount) or sent,
+# whichever API made them (T0006 for the Checkout APIs, T0003 pre-approved, ...); T1107 is a
+# refund the merchant made. Every other code (authorizations, T13nn; reversals PayPal makes
+# for a dispute, T1106; fees, holds, withdrawals) is no charge or refund of ours.
+PAYMENT_EVENT_GROUP = "T00"
+MERCHANT_REFUND_EVENT = "T1107"
+# `transaction_status` → SettlementRecord.status. S: completed; P: pending; D: denied by PayPal's
+# or the merchant's rules; V: "a successful transaction was fully reversed and funds were
+# refunded to the original sender". A reversed charge did take place: what reversed it, our
+# refund or a chargeback, is a row of its own. A status PayPal adds later is flagged ("failed"
+# is a difference an operator looks at) rather than passed over.
+CHARGE_SETTLEMENT_STATUS = {"S": "succeeded", "V": "succeeded", "P": "pending", "D": "failed"}
+REFUND_SETTLEMENT_STATUS = {"S": "succeeded", "P": "pending", "D": "failed", "V": "failed"}
 # What `lookup` sends to learn what PayPal holds under a request id (see `_lookup_order`):
 # no card and no invoice id, so it can neither charge anyone nor pass for one of our orders.
 RECOVERY_PROBE_ORDER: dict[str, Any] = {
@@ -253,6 +277,31 @@ class PayPalGateway:
             return _payment_result(authorization)
         raise ValueError(f"unknown gateway operation {operation!r}")
 
+    def settlement_records(self, *, start: datetime, end: datetime) -> list[SettlementRecord]:
+        """The captures and refunds PayPal's Transaction Search lists as initiated in
+        [start, end): a charge under its capture id (our ledger's reference for sales and
+        captures), a refund under the refund id, both for their gross amount.
+
+        The search lags: PayPal says an executed transaction takes up to three hours to appear
+        in it, which is why reconciliation reads the previous day at 02:30 UTC, not at midnight.
+        That leaves less than three hours after the day's end, so an answer PayPal has not yet
+        refreshed (`last_refreshed_datetime`) up to the window's end (up to now, for a window
+        still running) fails rather than leave out what came later: reconciliation would report
+        each of those as missing at PayPal."""
+        if start.utcoffset() is None or end.utcoffset() is None:
+            raise ValueError("settlement_records needs timezone-aware datetimes")
+        asked_at = datetime.now(UTC).replace(microsecond=0)
+        records: dict[tuple[str, str], SettlementRecord] = {}
+        for window_start, window_end in _search_windows(start, end):
+            rows = self._search(window_start, window_end, fresh_until=min(window_end, asked_at))
+            for row in rows:
+                record = _settlement_record(row)
+                # A row at the edge of two windows may be listed by both, and offset paging
+                # while rows arrive may list one on two pages: one record per movement.
+                if record is not None and start <= record.created_at < end:
+                    records.setdefault((record.kind, record.reference), record)
+        return sorted(records.values(), key=lambda record: record.created_at)
+
     def verify_credentials(self) -> str:
         """Fetch a fresh access token (a cached one says nothing about the credentials now)."""
         self._access_token(stale=self._token)
@@ -281,6 +330,33 @@ class PayPalGateway:
         # The repeat may answer with the order as first recorded; its status now is what counts.
         current = self._get(f"/v2/checkout/orders/{_segment(order['id'])}") or order
         return _order_result(current)
+
+    def _search(
+        self, start: datetime, end: datetime, *, fresh_until: datetime
+    ) -> list[dict[str, Any]]:
+        """Every `transaction_info` row of one search window, page after page."""
+        rows: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            query = {
+                "start_date": start.isoformat(),
+                "end_date": end.isoformat(),
+                "fields": "transaction_info",
+                "page_size": SEARCH_PAGE_SIZE,
+                "page": page,
+            }
+            answer = _body(self._call("GET", f"{SEARCH_PATH}?{urlencode(query)}"))
+            refreshed = answer.get("last_refreshed_datetime")
+            if refreshed and _paypal_time(refreshed) < fresh_until:
+                raise GatewayTimeoutError(
+                    f"PayPal's transaction search is refreshed up to {refreshed}, short of "
+                    f"{fresh_until.isoformat()}: its listing would leave out what came later"
+                )
+            details = answer.get("transaction_details") or []
+            rows.extend(detail.get("transaction_info") or {} for detail in details)
+            if page >= int(answer.get("total_pages") or 0):
+                return rows
+            page += 1
 
     def _find_in_order(
         self, kind: str, reference: str, collection: str, idempotency_key: str
@@ -561,11 +637,70 @@ def _money(amount: int, currency: str) -> dict[str, str]:
 
 
 def _amount(resource: dict[str, Any], default: int) -> int:
-    """Minor units of a resource's `amount` ({"currency_code", "value"}), or `default`."""
+    """Minor units of a resource's `amount`, or `default`."""
     money = resource.get("amount")
-    if not money:
-        return default
+    return _minor_units(money) if money else default
+
+
+def _minor_units(money: dict[str, str]) -> int:
+    """PayPal's money ({"currency_code", "value"}) in minor units, keeping its sign."""
     return int(Decimal(money["value"]).scaleb(currency_exponent(money["currency_code"])))
+
+
+def _search_windows(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """[start, end) widened to whole seconds (what the search takes) in UTC, cut into
+    windows PayPal serves in one call each."""
+    start = start.astimezone(UTC).replace(microsecond=0)
+    end = end.astimezone(UTC)
+    if end.microsecond:
+        end = end.replace(microsecond=0) + timedelta(seconds=1)
+    while start < end:
+        yield start, min(start + SEARCH_WINDOW, end)
+        start += SEARCH_WINDOW
+
+
+def _settlement_record(row: dict[str, Any]) -> SettlementRecord | None:
+    """A search row as a charge or refund of ours; None for any other money movement."""
+    code = str(row.get("transaction_event_code", ""))
+    if not (code.startswith(PAYMENT_EVENT_GROUP) or code == MERCHANT_REFUND_EVENT):
+        return None
+    try:
+        reference = row["transaction_id"]
+        money = row["transaction_amount"]
+        amount = _minor_units(money)
+        currency = money["currency_code"].upper()
+        created_at = _paypal_time(row["transaction_initiation_date"])
+    except (KeyError, TypeError, AttributeError, ValueError, ArithmeticError) as exc:
+        raise GatewayTimeoutError(
+            f"PayPal's search row {row.get('transaction_id')!r} ({code}) is unreadable "
+            f"({type(exc).__name__})"
+        ) from None
+    status = str(row.get("transaction_status", ""))
+    if code == MERCHANT_REFUND_EVENT:  # a debit: PayPal lists it negative
+        kind, amount, statuses = "refund", abs(amount), REFUND_SETTLEMENT_STATUS
+    elif amount > 0:
+        kind, statuses = "charge", CHARGE_SETTLEMENT_STATUS
+    else:
+        return None  # a payment the account sent
+    return SettlementRecord(
+        reference=reference,
+        kind=kind,
+        amount=amount,
+        currency=currency,
+        status=statuses.get(status, "failed"),
+        created_at=created_at,
+    )
+
+
+def _paypal_time(text: str) -> datetime:
+    """PayPal's date-time (RFC 3339; its sample answers write the offset as +0000) in UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise GatewayTimeoutError(f"PayPal's time {text!r} is unreadable")
+    return moment.astimezone(UTC)
 
 
 def _segment(value: str) -> str:

@@ -1,5 +1,6 @@
-"""A local stand-in for PayPal's REST sandbox: OAuth2 client credentials, Orders v2 and
-Payments v2, as much as the PayPal gateway uses. Stateful and thread-safe (one lock).
+"""A local stand-in for PayPal's REST sandbox: OAuth2 client credentials, Orders v2, Payments
+v2 and Transaction Search, as much as the PayPal gateway uses. Stateful and thread-safe (one
+lock).
 
 Response shapes follow PayPal's reference pages on developer.paypal.com:
 - /api/rest/authentication/: the token answer (scope, access_token, app_id, expires_in)
@@ -9,6 +10,9 @@ Response shapes follow PayPal's reference pages on developer.paypal.com:
 - /docs/checkout/advanced/card-decline-errors: `processor_response` codes
 - /api/rest/reference/idempotency/: PayPal-Request-Id
 - /api/orders/v2/error-messages: the error envelope (name, details[].issue, debug_id)
+- /docs/api/transaction-search/v1/: GET /v1/reporting/transactions (start_date, end_date at
+  most 31 days apart, page from 1, page_size up to 500; `transaction_details[].transaction_info`,
+  `total_pages`, `last_refreshed_datetime`) and /docs/transaction-search/transaction-event-codes
 
 Outcomes come from the card number, like Stripe's test cards: ...0002 is refused (422
 INSTRUMENT_DECLINED); ...9995, ...0069 and ...0127 are declined by the "issuer" (processor
@@ -17,20 +21,28 @@ CARD_EXPIRED; a number failing Luhn is a 400 that echoes it, as PayPal's validat
 may; any other number succeeds. Every capture is final. Knobs, for API calls only (the token
 endpoint always answers at once): `fail_next`, `delay_seconds`, `revoke_tokens`, and
 `single_step` (False: card orders stop at APPROVED until captured or authorized).
+
+Transaction Search lists what PayPal books by default, the balance-affecting rows: each
+completed capture (T0006, positive) and refund (T1107, negative) at the time it was made.
+Authorizations and declines move no money and are not booked. `book` adds other rows (fees,
+reversals, odd statuses); `frozen_at` sets PayPal's clock; `search_lag` is how far the
+search's data trails it (PayPal: up to three hours).
 """
 
 import base64
 import contextlib
 import json
+import math
 import re
 import secrets
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 CLIENT_ID = "paydesk-test-client"
 CLIENT_SECRET = "paydesk-test-secret"
@@ -47,6 +59,11 @@ ISSUER_DECLINES = {
 }
 INSTRUMENT_DECLINED = "4000000000000002"
 NEEDS_3DS = "4000002760003184"
+# Transaction event codes of what the sandbox books itself.
+CAPTURE_EVENT = "T0006"  # a payment through PayPal's Checkout APIs
+REFUND_EVENT = "T1107"  # a refund the merchant made
+SEARCH_WINDOW_LIMIT = timedelta(days=31)
+SEARCH_PAGE_SIZE_LIMIT = 500
 ERROR_NAMES = {
     400: "INVALID_REQUEST",
     401: "AUTHENTICATION_FAILURE",
@@ -66,11 +83,15 @@ class PayPalSandbox:
         self.delay_seconds = 0.0
         self.single_step = True
         self.url = ""
+        self.frozen_at: datetime | None = None
+        self.search_lag = timedelta(0)
         # Orders, authorizations, captures and refunds by id, as PayPal shows them.
         self.resources: dict[str, dict[str, dict[str, Any]]] = {
             kind: {} for kind in ("orders", "authorizations", "captures", "refunds")
         }
         self.requests: list[tuple[str, str, str]] = []  # (method, path, PayPal-Request-Id)
+        self.searches: list[dict[str, str]] = []  # the query of each transaction search
+        self._booked: list[tuple[datetime, dict[str, Any]]] = []  # (when, transaction_info)
         self.tokens_issued = 0
         self._tokens: dict[str, float] = {}  # token → when it expires (monotonic)
         self._answers: dict[str, Answer] = {}  # by PayPal-Request-Id
@@ -104,8 +125,18 @@ class PayPalSandbox:
         with self._lock:
             self._tokens.clear()
 
+    def now(self) -> datetime:
+        return self.frozen_at or datetime.now(UTC)
+
+    def book(
+        self, event_code: str, amount: dict[str, str], *, status: str = "S", **fields: Any
+    ) -> dict[str, Any]:
+        """Add a row to the transaction search, made now, as PayPal books money movements."""
+        with self._lock:
+            return self._book(event_code, amount, status=status, transaction_id=_new_id(), **fields)
+
     def answer(self, method: str, path: str, headers: Message, raw: bytes) -> Answer:
-        path = path.split("?")[0]
+        path, _, query = path.partition("?")
         request_id = headers.get("PayPal-Request-Id", "")
         with self._lock:
             self.requests.append((method, path, request_id))
@@ -124,7 +155,8 @@ class PayPalSandbox:
                 answer = self._answers[request_id]
                 answer = (200 if answer[0] == 201 else answer[0]), answer[1]
             else:
-                answer = self._route(method, path, json.loads(raw or b"{}"))
+                request = json.loads(raw or b"{}") if method == "POST" else dict(parse_qsl(query))
+                answer = self._route(method, path, request)
                 if method == "POST" and request_id:
                     self._answers[request_id] = answer
         return _refuse(status) if status else answer
@@ -148,12 +180,13 @@ class PayPalSandbox:
             "nonce": _now() + secrets.token_urlsafe(16),
         }
 
-    def _route(self, method: str, path: str, body: dict[str, Any]) -> Answer:
+    def _route(self, method: str, path: str, request: dict[str, Any]) -> Answer:
+        """`request`: a POST's JSON body, a GET's query parameters."""
         for route_method, pattern, handler in ROUTES:
             match = re.fullmatch(pattern, path)
             if match and method == route_method:
                 try:
-                    return getattr(self, handler)(body, *match.groups())
+                    return getattr(self, handler)(request, *match.groups())
                 except _NotFound:
                     break
         return _refuse(404, "INVALID_RESOURCE_ID")
@@ -166,7 +199,7 @@ class PayPalSandbox:
             "intent": body["intent"],
             "status": "CREATED",
             "purchase_units": [unit],
-            "create_time": _now(),
+            "create_time": _timestamp(self.now()),
             "links": [self._link(f"/v2/checkout/orders/{order_id}", "self")],
         }
         card = body.get("payment_source", {}).get("card")
@@ -277,8 +310,64 @@ class PayPalSandbox:
         )
         return 201, refund
 
-    def _show(self, body: dict[str, Any], kind: str, resource_id: str) -> Answer:
+    def _show(self, query: dict[str, str], kind: str, resource_id: str) -> Answer:
         return 200, _find(self.resources[kind], resource_id)
+
+    def _search_transactions(self, query: dict[str, str]) -> Answer:
+        """Rows initiated between start_date and end_date (PayPal does not say whether the end
+        is included; here it is), up to what the search has caught up with, by time."""
+        self.searches.append(query)
+        try:
+            start, end = _parse_time(query["start_date"]), _parse_time(query["end_date"])
+            page, page_size = int(query.get("page", "1")), int(query.get("page_size", "100"))
+        except (KeyError, ValueError):
+            return _refuse(400, "INVALID_PARAMETER_SYNTAX")
+        # PayPal does not document the issue it names for these; the status is what counts.
+        if not start <= end <= start + SEARCH_WINDOW_LIMIT:
+            return _refuse(400, "INVALID_PARAMETER_VALUE", "end_date", query["end_date"])
+        if page < 1 or not 1 <= page_size <= SEARCH_PAGE_SIZE_LIMIT:
+            return _refuse(400, "INVALID_PARAMETER_VALUE", "page_size", str(page_size))
+        refreshed = self.now() - self.search_lag
+        served_until = min(end, refreshed)
+        listed = sorted(
+            ((at, row) for at, row in self._booked if start <= at <= served_until),
+            key=lambda booked: booked[0],
+        )
+        first = (page - 1) * page_size
+        return 200, {
+            "transaction_details": [
+                {"transaction_info": row} for _, row in listed[first : first + page_size]
+            ],
+            "start_date": _search_timestamp(start),
+            # "The end date and time or the last date when the data can be served"
+            "end_date": _search_timestamp(served_until),
+            "last_refreshed_datetime": _search_timestamp(refreshed),
+            "page": page,
+            "total_items": len(listed),
+            "total_pages": math.ceil(len(listed) / page_size),
+        }
+
+    def _book(
+        self,
+        event_code: str,
+        amount: dict[str, str],
+        *,
+        status: str,
+        transaction_id: str,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        at = self.now().replace(microsecond=0)
+        row = {
+            "transaction_id": transaction_id,
+            "transaction_event_code": event_code,
+            "transaction_initiation_date": _search_timestamp(at),
+            "transaction_updated_date": _search_timestamp(at),
+            "transaction_amount": amount,
+            "transaction_status": status,
+            **fields,
+        }
+        self._booked.append((at, row))
+        return row
 
     def _add_payment(self, order: dict[str, Any], kind: str, up: str, **fields: Any) -> dict:
         """A capture, authorization or refund, filed under its kind and in its order."""
@@ -287,14 +376,27 @@ class PayPalSandbox:
         payment = {
             "id": payment_id,
             **fields,
-            "create_time": _now(),
+            "create_time": _timestamp(self.now()),
             "links": [self._link(path, "self"), self._link(up, "up")],
         }
         if kind != "refunds":
             payment["supplementary_data"] = {"related_ids": {"order_id": order["id"]}}
         self.resources[kind][payment_id] = payment
+        if payment["status"] == "COMPLETED" and kind in ("captures", "refunds"):
+            self._book_payment(payment, kind)
         order["purchase_units"][0].setdefault("payments", {}).setdefault(kind, []).append(payment)
         return payment
+
+    def _book_payment(self, payment: dict[str, Any], kind: str) -> None:
+        """Book a capture (money in) or refund (money out) under its own id."""
+        amount = payment["amount"]
+        if kind == "refunds":
+            amount = {**amount, "value": f"-{amount['value']}"}
+        fields = _pick(payment, "invoice_id")
+        if "custom_id" in payment:
+            fields["custom_field"] = payment["custom_id"]
+        event_code = REFUND_EVENT if kind == "refunds" else CAPTURE_EVENT
+        self._book(event_code, amount, status="S", transaction_id=payment["id"], **fields)
 
     def _order_of(self, payment: dict[str, Any]) -> dict[str, Any]:
         return self.resources["orders"][payment["supplementary_data"]["related_ids"]["order_id"]]
@@ -311,6 +413,7 @@ ROUTES = [
     ("POST", r"/v2/payments/authorizations/(\w+)/void", "_void"),
     ("POST", r"/v2/payments/captures/(\w+)/refund", "_refund"),
     ("GET", r"/v2/(?:checkout|payments)/(orders|authorizations|captures|refunds)/(\w+)", "_show"),
+    ("GET", r"/v1/reporting/transactions", "_search_transactions"),
 ]
 
 
@@ -386,4 +489,20 @@ def _new_id() -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _timestamp(datetime.now(UTC))
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _search_timestamp(moment: datetime) -> str:
+    """Transaction Search's times carry the offset as +0000 in PayPal's sample answers."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.utcoffset() is None:
+        raise ValueError("no offset")
+    return moment

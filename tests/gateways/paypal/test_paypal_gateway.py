@@ -10,40 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from payments.gateways.interface import (
-    AuthorizeRequest,
-    GatewayCard,
-    GatewayTimeoutError,
-    GatewayUnavailableError,
-    Outcome,
-)
+from payments.gateways.interface import GatewayTimeoutError, GatewayUnavailableError, Outcome
 from payments.gateways.paypal_gateway import PayPalGateway
 from tests.fakes.paypal_sandbox import APP_ID, CLIENT_ID, CLIENT_SECRET
-
-VISA = "4242424242424242"
-# Digits that cannot turn up by chance in a PayPal debug id or our own ids.
-SECURITY_CODE = "7391"
-
-
-def _request(
-    key: str = "pay_1:authorize:1",
-    number: str = VISA,
-    *,
-    amount: int = 1050,
-    currency: str = "USD",
-    capture: bool = True,
-    three_d_secure: bool = False,
-    exp_year: int = 2030,
-) -> AuthorizeRequest:
-    return AuthorizeRequest(
-        payment_id=key.split(":")[0],
-        amount=amount,
-        currency=currency,
-        card=GatewayCard(number, 12, exp_year, SECURITY_CODE),
-        capture=capture,
-        idempotency_key=key,
-        three_d_secure=three_d_secure,
-    )
+from tests.gateways.paypal.calls import SECURITY_CODE, VISA, card_request
 
 
 def _wait_for(condition: Callable[[], object], seconds: float = 5.0) -> None:
@@ -54,7 +24,7 @@ def _wait_for(condition: Callable[[], object], seconds: float = 5.0) -> None:
 
 
 def test_a_sale_succeeds_with_the_capture_id_as_reference(paypal, paypal_sandbox):
-    result = paypal.authorize(_request())
+    result = paypal.authorize(card_request())
 
     assert (result.outcome, result.amount) == (Outcome.SUCCEEDED, 1050)
     capture = paypal_sandbox.resources["captures"][result.reference]
@@ -68,14 +38,14 @@ def test_a_sale_succeeds_with_the_capture_id_as_reference(paypal, paypal_sandbox
 def test_amounts_are_sent_with_the_currency_minor_unit_exponent(
     paypal, paypal_sandbox, currency, value
 ):
-    result = paypal.authorize(_request(currency=currency))
+    result = paypal.authorize(card_request(currency=currency))
 
     assert result.amount == 1050
     assert paypal_sandbox.resources["captures"][result.reference]["amount"]["value"] == value
 
 
 def test_an_authorization_then_a_partial_capture_references_the_new_capture(paypal, paypal_sandbox):
-    authorization = paypal.authorize(_request(capture=False))
+    authorization = paypal.authorize(card_request(capture=False))
     capture = paypal.capture(
         reference=authorization.reference,
         amount=600,
@@ -93,7 +63,7 @@ def test_an_authorization_then_a_partial_capture_references_the_new_capture(payp
 
 
 def test_a_void_releases_the_authorization_and_a_later_capture_is_refused(paypal, paypal_sandbox):
-    authorization = paypal.authorize(_request(capture=False))
+    authorization = paypal.authorize(card_request(capture=False))
 
     void = paypal.void(reference=authorization.reference, idempotency_key="pay_1:void:2")
     late = paypal.capture(
@@ -118,7 +88,7 @@ def test_a_void_releases_the_authorization_and_a_later_capture_is_refused(paypal
 def test_a_partial_refund_succeeds_and_a_refund_beyond_the_captured_amount_is_declined(
     paypal, paypal_sandbox
 ):
-    sale = paypal.authorize(_request())
+    sale = paypal.authorize(card_request())
 
     partial = paypal.refund(
         reference=sale.reference, amount=400, currency="USD", idempotency_key="re_1:refund"
@@ -161,7 +131,7 @@ def test_a_refund_of_an_unknown_capture_is_declined_as_missing(paypal):
 )
 @pytest.mark.parametrize("capture", [True, False], ids=["sale", "authorization"])
 def test_each_decline_card_maps_to_its_decline_code(paypal, number, decline_code, capture):
-    result = paypal.authorize(_request(number=number, capture=capture))
+    result = paypal.authorize(card_request(number=number, capture=capture))
 
     assert (result.outcome, result.error_code, result.decline_code) == (
         Outcome.DECLINED,
@@ -173,7 +143,7 @@ def test_each_decline_card_maps_to_its_decline_code(paypal, number, decline_code
 
 
 def test_a_card_past_its_expiry_date_is_declined_as_expired(paypal):
-    result = paypal.authorize(_request(exp_year=2020))
+    result = paypal.authorize(card_request(exp_year=2020))
 
     assert (result.outcome, result.decline_code) == (Outcome.DECLINED, "expired_card")
 
@@ -186,7 +156,7 @@ def test_a_card_past_its_expiry_date_is_declined_as_expired(paypal):
 def test_three_d_secure_requires_a_redirect_to_the_payer_action_link(
     paypal, paypal_sandbox, number, three_d_secure
 ):
-    result = paypal.authorize(_request(number=number, three_d_secure=three_d_secure))
+    result = paypal.authorize(card_request(number=number, three_d_secure=three_d_secure))
 
     order = paypal_sandbox.resources["orders"][result.reference]
     (payer_action,) = [link["href"] for link in order["links"] if link["rel"] == "payer-action"]
@@ -204,7 +174,7 @@ def test_an_order_paypal_leaves_approved_is_completed_with_a_second_call(
 ):
     paypal_sandbox.single_step = False
 
-    result = paypal.authorize(_request(capture=capture))
+    result = paypal.authorize(card_request(capture=capture))
 
     kind, action = ("captures", "capture") if capture else ("authorizations", "authorize")
     assert result.outcome == Outcome.SUCCEEDED
@@ -214,7 +184,7 @@ def test_an_order_paypal_leaves_approved_is_completed_with_a_second_call(
 
 
 def test_every_write_carries_our_idempotency_key_as_paypal_request_id(paypal, paypal_sandbox):
-    authorization = paypal.authorize(_request(capture=False))
+    authorization = paypal.authorize(card_request(capture=False))
     capture = paypal.capture(
         reference=authorization.reference,
         amount=1050,
@@ -236,16 +206,16 @@ def test_every_write_carries_our_idempotency_key_as_paypal_request_id(paypal, pa
 def test_a_retried_sale_with_the_same_idempotency_key_charges_once(paypal, paypal_sandbox):
     paypal_sandbox.fail_next(after_processing=True)
     with pytest.raises(GatewayTimeoutError):
-        paypal.authorize(_request())
+        paypal.authorize(card_request())
 
-    retried = paypal.authorize(_request())
+    retried = paypal.authorize(card_request())
 
     assert retried.outcome == Outcome.SUCCEEDED
     assert list(paypal_sandbox.resources["captures"]) == [retried.reference]
 
 
 def test_a_retried_refund_with_the_same_idempotency_key_refunds_once(paypal, paypal_sandbox):
-    sale = paypal.authorize(_request())
+    sale = paypal.authorize(card_request())
     paypal_sandbox.fail_next(after_processing=True)
     with pytest.raises(GatewayTimeoutError):
         paypal.refund(
@@ -263,7 +233,7 @@ def test_a_retried_refund_with_the_same_idempotency_key_refunds_once(paypal, pay
 def test_the_access_token_is_fetched_once_and_shared_by_threads(paypal, paypal_sandbox):
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(
-            pool.map(lambda n: paypal.authorize(_request(f"pay_{n}:authorize:1")), range(16))
+            pool.map(lambda n: paypal.authorize(card_request(f"pay_{n}:authorize:1")), range(16))
         )
 
     assert {result.outcome for result in results} == {Outcome.SUCCEEDED}
@@ -271,10 +241,10 @@ def test_the_access_token_is_fetched_once_and_shared_by_threads(paypal, paypal_s
 
 
 def test_a_token_paypal_refuses_is_refreshed_once_and_the_call_goes_through(paypal, paypal_sandbox):
-    paypal.authorize(_request("pay_1:authorize:1"))
+    paypal.authorize(card_request("pay_1:authorize:1"))
     paypal_sandbox.revoke_tokens()
 
-    result = paypal.authorize(_request("pay_2:authorize:1"))
+    result = paypal.authorize(card_request("pay_2:authorize:1"))
 
     assert result.outcome == Outcome.SUCCEEDED
     assert paypal_sandbox.tokens_issued == 2
@@ -285,7 +255,7 @@ def test_a_401_after_refreshing_the_token_raises_unavailable(paypal, paypal_sand
     paypal_sandbox.fail_next(2, status=401)
 
     with pytest.raises(GatewayUnavailableError):
-        paypal.authorize(_request())
+        paypal.authorize(card_request())
 
     assert paypal_sandbox.tokens_issued == 2
     assert paypal_sandbox.resources["orders"] == {}
@@ -296,7 +266,7 @@ def test_connection_refused_raises_unavailable(paypal, paypal_sandbox):
     paypal_sandbox.stop()
 
     with pytest.raises(GatewayUnavailableError, match="ConnectionError"):
-        paypal.authorize(_request())
+        paypal.authorize(card_request())
 
 
 def test_nothing_listening_when_fetching_a_token_raises_unavailable():
@@ -306,7 +276,7 @@ def test_nothing_listening_when_fetching_a_token_raises_unavailable():
     gateway = PayPalGateway(CLIENT_ID, CLIENT_SECRET, api_base=f"http://127.0.0.1:{port}")
 
     with pytest.raises(GatewayUnavailableError):
-        gateway.authorize(_request())
+        gateway.authorize(card_request())
 
 
 def test_a_read_timeout_raises_timeout_and_lookup_later_finds_the_charge(
@@ -317,7 +287,7 @@ def test_a_read_timeout_raises_timeout_and_lookup_later_finds_the_charge(
     paypal_sandbox.delay_seconds = 1.0
 
     with pytest.raises(GatewayTimeoutError):
-        gateway.authorize(_request())
+        gateway.authorize(card_request())
 
     _wait_for(lambda: paypal_sandbox.resources["captures"])  # PayPal charged all the same
     paypal_sandbox.delay_seconds = 0
@@ -341,13 +311,13 @@ def test_http_errors_map_onto_the_gateway_error_taxonomy(paypal, paypal_sandbox,
     paypal_sandbox.fail_next(status=status)
 
     with pytest.raises(error, match=str(status)):
-        paypal.authorize(_request())
+        paypal.authorize(card_request())
 
 
 def test_lookup_finds_a_sale_whose_answer_was_lost(paypal, paypal_sandbox):
     paypal_sandbox.fail_next(after_processing=True)
     with pytest.raises(GatewayTimeoutError):
-        paypal.authorize(_request())
+        paypal.authorize(card_request())
 
     found = paypal.lookup(operation="authorize", idempotency_key="pay_1:authorize:1")
 
@@ -359,7 +329,7 @@ def test_lookup_finds_a_sale_whose_answer_was_lost(paypal, paypal_sandbox):
 def test_lookup_finds_a_decline_whose_answer_was_lost(paypal, paypal_sandbox):
     paypal_sandbox.fail_next(after_processing=True)
     with pytest.raises(GatewayTimeoutError):
-        paypal.authorize(_request(number="4000000000009995"))
+        paypal.authorize(card_request(number="4000000000009995"))
 
     found = paypal.lookup(operation="authorize", idempotency_key="pay_1:authorize:1")
 
@@ -374,7 +344,7 @@ def test_lookup_of_an_authorization_paypal_never_received_is_none_and_nothing_ca
     again = paypal.lookup(operation="authorize", idempotency_key="pay_9:authorize:1")
     # A late copy of the original request meets the probe's order, not a new charge.
     with pytest.raises(GatewayUnavailableError, match="charged nothing"):
-        paypal.authorize(_request("pay_9:authorize:1"))
+        paypal.authorize(card_request("pay_9:authorize:1"))
 
     assert (first, again) == (None, None)
     (probe,) = paypal_sandbox.resources["orders"].values()
@@ -383,7 +353,7 @@ def test_lookup_of_an_authorization_paypal_never_received_is_none_and_nothing_ca
 
 
 def test_lookup_finds_a_capture_and_a_refund_by_their_idempotency_keys(paypal):
-    authorization = paypal.authorize(_request(capture=False))
+    authorization = paypal.authorize(card_request(capture=False))
     capture = paypal.capture(
         reference=authorization.reference,
         amount=1050,
@@ -405,7 +375,7 @@ def test_lookup_finds_a_capture_and_a_refund_by_their_idempotency_keys(paypal):
 
 
 def test_lookup_of_a_void_reports_whether_the_authorization_is_voided(paypal):
-    authorization = paypal.authorize(_request(capture=False))
+    authorization = paypal.authorize(card_request(capture=False))
 
     before = paypal.lookup(
         operation="void", idempotency_key="pay_1:void:2", reference=authorization.reference
@@ -420,10 +390,10 @@ def test_lookup_of_a_void_reports_whether_the_authorization_is_voided(paypal):
 
 
 def test_retrieve_reads_captures_authorizations_and_orders_awaiting_the_payer(paypal):
-    sale = paypal.authorize(_request("pay_1:authorize:1"))
-    declined = paypal.authorize(_request("pay_2:authorize:1", "4000000000009995"))
-    authorization = paypal.authorize(_request("pay_3:authorize:1", capture=False))
-    awaiting_payer = paypal.authorize(_request("pay_4:authorize:1", three_d_secure=True))
+    sale = paypal.authorize(card_request("pay_1:authorize:1"))
+    declined = paypal.authorize(card_request("pay_2:authorize:1", "4000000000009995"))
+    authorization = paypal.authorize(card_request("pay_3:authorize:1", capture=False))
+    awaiting_payer = paypal.authorize(card_request("pay_4:authorize:1", three_d_secure=True))
 
     for result in (sale, declined, authorization, awaiting_payer):
         assert paypal.retrieve(reference=result.reference) == result
@@ -455,7 +425,7 @@ def test_no_card_number_or_security_code_reaches_an_error_or_a_log(paypal, paypa
         ):
             prepare()
             with pytest.raises((GatewayTimeoutError, GatewayUnavailableError)) as raised:
-                paypal.authorize(_request(number=number))
+                paypal.authorize(card_request(number=number))
             errors.append(raised.value)
 
     assert "400 INVALID_REQUEST" in str(errors[0])  # PayPal's answer, which echoed the number
