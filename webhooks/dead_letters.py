@@ -18,21 +18,36 @@ def _redis() -> redis.Redis | None:
     )
 
 
-def dlq_push(item: str) -> None:
+def dlq_push(*items: str) -> None:
     client = _redis()
-    if client is None:
+    if client is None or not items:
         return
     try:
-        client.rpush(DLQ_KEY, item)
+        client.rpush(DLQ_KEY, *items)
     except redis.RedisError:
-        logger.warning("Could not mirror %s to %s; the database has it", item, DLQ_KEY)
+        logger.warning("Could not mirror %s to %s; the database has it", ", ".join(items), DLQ_KEY)
 
 
-def dlq_remove(item: str) -> None:
+def dlq_remove(*items: str) -> None:
     client = _redis()
-    if client is None:
+    if client is None or not items:
         return
     try:
-        client.lrem(DLQ_KEY, 0, item)
+        with client.pipeline(transaction=False) as pipe:
+            for item in items:
+                pipe.lrem(DLQ_KEY, 0, item)
+            pipe.execute()
     except redis.RedisError:
-        logger.warning("Could not remove %s from %s", item, DLQ_KEY)
+        logger.warning("Could not remove %s from %s", ", ".join(items), DLQ_KEY)
+
+
+def redis_list_length(key: str) -> int | None:
+    """LLEN of a Redis list (the DLQ, or a Celery queue on the broker); None without Redis
+    or when it cannot be reached."""
+    client = _redis()
+    if client is None:
+        return None
+    try:
+        return client.llen(key)
+    except redis.RedisError:
+        return None

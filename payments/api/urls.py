@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from payments.api import refund_views, views
+from payments.api import refund_views, views, webhook_endpoint_views
 
 
 class PublicIdConverter:
@@ -20,6 +20,7 @@ register_converter(PublicIdConverter, "public_id")
 
 PAYMENT = "payments/<public_id:payment_id>"
 CUSTOMER = "customers/<public_id:customer_id>"
+WEBHOOK_ENDPOINT = "webhook-endpoints/<public_id:endpoint_id>"
 
 urlpatterns = [
     path("payments", views.PaymentListCreateView.as_view(), name="payments"),
@@ -38,5 +39,26 @@ urlpatterns = [
         f"{CUSTOMER}/payment-methods",
         views.CustomerPaymentMethodsView.as_view(),
         name="customer-payment-methods",
+    ),
+    path(
+        "webhook-endpoints",
+        webhook_endpoint_views.WebhookEndpointListCreateView.as_view(),
+        name="webhook-endpoints",
+    ),
+    path(
+        WEBHOOK_ENDPOINT,
+        webhook_endpoint_views.WebhookEndpointDetailView.as_view(),
+        name="webhook-endpoint-detail",
+    ),
+    path(
+        f"{WEBHOOK_ENDPOINT}/roll-secret",
+        webhook_endpoint_views.WebhookEndpointRollSecretView.as_view(),
+        name="webhook-endpoint-roll-secret",
+    ),
+    path("events", webhook_endpoint_views.EventListView.as_view(), name="events"),
+    path(
+        "events/<public_id:event_id>",
+        webhook_endpoint_views.EventDetailView.as_view(),
+        name="event-detail",
     ),
 ]
