@@ -37,6 +37,7 @@ urlpatterns = [
     ),
     path("api/v1/", include("payments.api.urls")),
     path("webhooks/stripe", inbound_views.stripe_webhook, name="webhooks-stripe"),
+    path("webhooks/paypal", inbound_views.paypal_webhook, name="webhooks-paypal"),
     path("admin/", admin.site.urls),
 ]
 

@@ -86,10 +86,18 @@ class GatewayEvent:
     next_action: dict[str, Any] | None = None
     dispute_reason: str = ""
     evidence_due_by: datetime | None = None
+    # Other ids the gateway knows a payment by, which our record may still carry (PayPal: a
+    # capture's authorization and order, until our record learns the capture's id).
+    related_references: tuple[str, ...] = ()
 
 
 class WebhookSignatureError(Exception):
     """A webhook whose signature is missing, malformed, stale or wrong: not processed."""
+
+
+class WebhookVerificationUnavailable(Exception):
+    """A webhook whose signature could not be checked (the provider's verification service
+    did not answer): neither accepted nor refused, so the provider delivers it again."""
 
 
 class GatewayError(Exception):

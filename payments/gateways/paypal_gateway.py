@@ -15,20 +15,25 @@ references, "3D Secure: Orders API", "Idempotency", "Card decline errors"):
   refund it creates, which is how `lookup` recognises our own records among PayPal's.
 - settlement_records reads Transaction Search (its v1 reference and "Transaction event codes"):
   PayPal's books, where a capture is a T00nn payment received and our refund a T1107.
+- Inbound webhooks ("Webhooks" and "Webhook event names" on developer.paypal.com) are checked
+  by PayPal itself (`paypal_event_verify`: the verify-webhook-signature API, asked by the
+  platform's own PayPal app) and read by `paypal_event_read`.
 
 Errors follow interface.py: nothing sent, or refused before PayPal acted (400, 401, 403, 429)
 → GatewayUnavailableError; sent but unanswered, or a 5xx → GatewayTimeoutError. Card data
 never reaches an exception, a log line or a repr.
 """
 
+import functools
+import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlparse
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -36,11 +41,14 @@ from urllib3.exceptions import NewConnectionError
 from payments.gateways.interface import (
     AuthorizeRequest,
     GatewayError,
+    GatewayEvent,
     GatewayResult,
     GatewayTimeoutError,
     GatewayUnavailableError,
     Outcome,
     SettlementRecord,
+    WebhookSignatureError,
+    WebhookVerificationUnavailable,
 )
 from payments.money import currency_exponent, format_amount
 
@@ -133,6 +141,69 @@ RECOVERY_PROBE_ORDER: dict[str, Any] = {
             "description": "Paydesk recovery probe: never approved, never charged",
         }
     ],
+}
+# Inbound webhooks. PayPal signs each delivery with its certificate; its verify API checks the
+# signature for us, from these headers (field of the verify request → request header).
+WEBHOOK_VERIFY_PATH = "/v1/notifications/verify-webhook-signature"
+WEBHOOK_SIGNATURE_HEADERS = {
+    "auth_algo": "PAYPAL-AUTH-ALGO",
+    "cert_url": "PAYPAL-CERT-URL",
+    "transmission_id": "PAYPAL-TRANSMISSION-ID",
+    "transmission_sig": "PAYPAL-TRANSMISSION-SIG",
+    "transmission_time": "PAYPAL-TRANSMISSION-TIME",
+}
+# The webhook view waits for the verify call while PayPal waits for our answer: shorter than
+# the API calls a merchant's payment waits for.
+WEBHOOK_VERIFY_TIMEOUT_SECONDS = 5.0
+# Payments v2 events → the status of our payment they report. The resource is the capture or
+# authorization, as the Payments v2 API shows it.
+PAYMENT_EVENT_STATUS = {
+    "PAYMENT.CAPTURE.COMPLETED": "COMPLETED",
+    "PAYMENT.CAPTURE.DENIED": "FAILED",
+    "PAYMENT.CAPTURE.DECLINED": "FAILED",
+    "PAYMENT.AUTHORIZATION.CREATED": "AUTHORIZED",
+    "PAYMENT.AUTHORIZATION.VOIDED": "CANCELLED",
+}
+# Refund events: PAYMENT.CAPTURE.REFUNDED (a refund completed) and PAYMENT.REFUND.PENDING /
+# .FAILED; the resource is the refund. Its status (or else the event's) → RefundStatus. A
+# cancelled refund moved no money.
+REFUND_COMPLETED_EVENT = "PAYMENT.CAPTURE.REFUNDED"
+REFUND_EVENT_PREFIX = "PAYMENT.REFUND."
+REFUND_EVENT_STATUS = {
+    "COMPLETED": "COMPLETED",
+    "PENDING": "PENDING",
+    "FAILED": "FAILED",
+    "CANCELLED": "FAILED",
+}
+# Disputes v1: the resource is the dispute. Its status → ours; a resolved one is won or lost
+# by its `dispute_outcome.outcome_code`, and "closed" when the outcome says neither (PayPal
+# paid the buyer itself, or no outcome).
+DISPUTE_EVENTS = frozenset(
+    {"CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.UPDATED", "CUSTOMER.DISPUTE.RESOLVED"}
+)
+DISPUTE_STATUS = {
+    "OPEN": "needs_response",
+    "WAITING_FOR_SELLER_RESPONSE": "needs_response",
+    "WAITING_FOR_BUYER_RESPONSE": "under_review",
+    "UNDER_REVIEW": "under_review",
+    "OTHER": "under_review",
+}
+DISPUTE_OUTCOMES = {
+    "RESOLVED_SELLER_FAVOUR": "won",
+    "CANCELED_BY_BUYER": "won",
+    "DENIED": "won",
+    "RESOLVED_BUYER_FAVOUR": "lost",
+    "ACCEPTED": "lost",
+}
+# PayPal's dispute reasons that have a name in the vocabulary the rest of Paydesk speaks
+# (Stripe's); any other is passed on in lower case (incorrect_amount, ...).
+DISPUTE_REASONS = {
+    "UNAUTHORISED": "fraudulent",
+    "MERCHANDISE_OR_SERVICE_NOT_RECEIVED": "product_not_received",
+    "MERCHANDISE_OR_SERVICE_NOT_AS_DESCRIBED": "product_unacceptable",
+    "CREDIT_NOT_PROCESSED": "credit_not_processed",
+    "DUPLICATE_TRANSACTION": "duplicate",
+    "CANCELED_RECURRING_BILLING": "subscription_canceled",
 }
 
 
@@ -306,6 +377,24 @@ class PayPalGateway:
         """Fetch a fresh access token (a cached one says nothing about the credentials now)."""
         self._access_token(stale=self._token)
         return self._token_summary
+
+    def webhook_signature_status(
+        self, *, transmission: Mapping[str, str], webhook_id: str, event: dict[str, Any]
+    ) -> str:
+        """Ask PayPal whether `event` is a delivery it signed for our webhook `webhook_id`
+        (`transmission`: the delivery's signature fields, named as in WEBHOOK_SIGNATURE_HEADERS).
+        Returns PayPal's verification_status ("SUCCESS" or "FAILURE"), or what it found wrong
+        with the fields themselves (a 400 or 422: malformed, so not PayPal's). Raises
+        GatewayError when PayPal gives no answer."""
+        response = self._call(
+            "POST",
+            WEBHOOK_VERIFY_PATH,
+            body={**transmission, "webhook_id": webhook_id, "webhook_event": event},
+            answers=(400, 422),
+        )
+        if response.status_code in (400, 422):
+            return f"refused: {_describe(response)}"
+        return str(_body(response).get("verification_status") or "no verification_status")
 
     def _lookup_order(self, idempotency_key: str) -> GatewayResult | None:
         """Repeat the create-order write under the same PayPal-Request-Id: PayPal answers with
@@ -526,11 +615,16 @@ def _payment_result(payment: dict[str, Any]) -> GatewayResult:
     amount = _amount(payment, 0)
     if outcome != Outcome.DECLINED:
         return GatewayResult(outcome, payment["id"], amount)
+    return _card_declined(payment["id"], amount, _decline_code(payment))
+
+
+def _decline_code(payment: dict[str, Any]) -> str:
+    """Our decline code for a declined capture or authorization, from its processor response."""
     processor = payment.get("processor_response", {})
     decline_code = PROCESSOR_DECLINE_CODES.get(processor.get("response_code", ""), "")
     if not decline_code and processor.get("cvv_code") == "N":  # no match
         decline_code = "incorrect_cvc"
-    return _card_declined(payment["id"], amount, decline_code or "generic_decline")
+    return decline_code or "generic_decline"
 
 
 def _refund_result(refund: dict[str, Any], requested_amount: int) -> GatewayResult:
@@ -706,3 +800,187 @@ def _paypal_time(text: str) -> datetime:
 def _segment(value: str) -> str:
     """`value` as one URL path segment: an id can never reach another endpoint."""
     return quote(value, safe="")
+
+
+@functools.lru_cache(maxsize=4)
+def paypal_platform_client(client_id: str, client_secret: str, api_base: str) -> PayPalGateway:
+    """The platform's own PayPal app (not a merchant's), which asks PayPal to verify webhooks:
+    one per configuration, so its access token serves many webhooks."""
+    return PayPalGateway(
+        client_id,
+        client_secret,
+        api_base=api_base,
+        timeout_seconds=WEBHOOK_VERIFY_TIMEOUT_SECONDS,
+        name="paypal-platform",
+    )
+
+
+def paypal_event_verify(
+    body: bytes, headers: Mapping[str, str], *, webhook_id: str, client: PayPalGateway | None
+) -> GatewayEvent:
+    """Have PayPal check a webhook delivery's signature for our webhook `webhook_id`, then read
+    it into our vocabulary. `client` is the platform app that asks (None: not configured).
+
+    WebhookSignatureError: not configured, a signature header missing, not a PayPal event, or
+    PayPal says the signature does not verify. WebhookVerificationUnavailable: PayPal did not
+    answer, so the signature is neither good nor bad yet."""
+    if not webhook_id:
+        raise WebhookSignatureError("PAYPAL_WEBHOOK_ID is not configured")
+    if client is None:
+        raise WebhookSignatureError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET are not configured")
+    received = {name.lower(): value for name, value in headers.items()}
+    transmission = {
+        field: received.get(header.lower(), "")
+        for field, header in WEBHOOK_SIGNATURE_HEADERS.items()
+    }
+    missing = [
+        WEBHOOK_SIGNATURE_HEADERS[field] for field, value in transmission.items() if not value
+    ]
+    if missing:
+        raise WebhookSignatureError(
+            f"missing {', '.join(missing)} header{'s' if len(missing) > 1 else ''}"
+        )
+    try:
+        event = json.loads(body)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict) or not event.get("id") or not isinstance(event["id"], str):
+        raise WebhookSignatureError("not a PayPal event")
+    try:
+        status = client.webhook_signature_status(
+            transmission=transmission, webhook_id=webhook_id, event=event
+        )
+    except GatewayError as exc:
+        raise WebhookVerificationUnavailable(f"PayPal could not verify it: {exc}") from None
+    if status != "SUCCESS":
+        raise WebhookSignatureError(f"signature does not verify: PayPal says {status}")
+    return paypal_event_read(event)
+
+
+def paypal_event_read(event: dict[str, Any]) -> GatewayEvent:
+    """A PayPal webhook event in our vocabulary: a capture or authorization as our payment, a
+    refund as our refund, a dispute as our dispute; any other event is not ours to act on."""
+    event_type = event.get("event_type", "")
+    resource = event.get("resource") or {}
+    base: dict[str, Any] = {"event_id": event["id"], "event_type": event_type}
+    if event_type in PAYMENT_EVENT_STATUS:
+        return _payment_event(base, resource, PAYMENT_EVENT_STATUS[event_type])
+    if event_type == REFUND_COMPLETED_EVENT or event_type.startswith(REFUND_EVENT_PREFIX):
+        status = _refund_status(event_type, resource)
+        if status:
+            return _refund_event(base, resource, status)
+    if event_type in DISPUTE_EVENTS:
+        return _dispute_event(base, resource)
+    return GatewayEvent(**base, object_kind="")
+
+
+def _payment_event(base: dict[str, Any], payment: dict[str, Any], status: str) -> GatewayEvent:
+    """A capture or authorization. Ours carry our payment id as `custom_id`, except a capture
+    of an authorization: that one is found by the authorization (its `up` link) or order."""
+    amount, currency = _event_money(payment.get("amount"))
+    decline_code = _decline_code(payment) if status == "FAILED" else ""
+    message = DECLINE_MESSAGES.get(decline_code, GENERIC_DECLINE_MESSAGE) if decline_code else ""
+    return GatewayEvent(
+        **base,
+        object_kind="payment",
+        reference=payment.get("id", ""),
+        our_id=payment.get("custom_id") or "",
+        status=status,
+        amount=amount,
+        currency=currency,
+        error_code=decline_code,
+        error_message=message,
+        related_references=_payment_parents(payment),
+    )
+
+
+def _payment_parents(payment: dict[str, Any]) -> tuple[str, ...]:
+    """The ids a capture or authorization descends from: what its `up` link names (the
+    authorization a capture was taken from, or the order), then `related_ids`."""
+    related = payment.get("supplementary_data", {}).get("related_ids", {})
+    _, parent_id = _up_link(payment)
+    ids = (parent_id, related.get("authorization_id"), related.get("order_id"))
+    return tuple(dict.fromkeys(i for i in ids if i and i != payment.get("id")))
+
+
+def _refund_status(event_type: str, refund: dict[str, Any]) -> str:
+    """The refund's RefundStatus, from the refund itself or else from the event's name; ""
+    when neither says one we know."""
+    named = (
+        "COMPLETED"
+        if event_type == REFUND_COMPLETED_EVENT
+        else event_type.removeprefix(REFUND_EVENT_PREFIX)
+    )
+    return REFUND_EVENT_STATUS.get(refund.get("status", "")) or REFUND_EVENT_STATUS.get(named, "")
+
+
+def _refund_event(base: dict[str, Any], refund: dict[str, Any], status: str) -> GatewayEvent:
+    """A refund; ours carry our key "<refund id>:refund" (Refund.gateway_idempotency_key) as
+    their `invoice_id`, and name their capture in their `up` link."""
+    amount, currency = _event_money(refund.get("amount"))
+    invoice_id = refund.get("invoice_id") or ""
+    parent_kind, parent_id = _up_link(refund)
+    capture_id = parent_id if parent_kind == "captures" else ""
+    return GatewayEvent(
+        **base,
+        object_kind="refund",
+        reference=refund.get("id", ""),
+        payment_reference=capture_id
+        or refund.get("supplementary_data", {}).get("related_ids", {}).get("capture_id", ""),
+        our_id=invoice_id.removesuffix(":refund") if invoice_id.endswith(":refund") else "",
+        status=status,
+        amount=amount,
+        currency=currency,
+        error_code="refund_failed" if status == "FAILED" else "",
+    )
+
+
+def _dispute_event(base: dict[str, Any], dispute: dict[str, Any]) -> GatewayEvent:
+    """A dispute about one of our captures (`disputed_transactions[0].seller_transaction_id`)."""
+    amount, currency = _event_money(dispute.get("dispute_amount"))
+    transactions = dispute.get("disputed_transactions") or [{}]
+    status = dispute.get("status") or ""
+    if status == "RESOLVED":
+        outcome = (dispute.get("dispute_outcome") or {}).get("outcome_code", "")
+        our_status = DISPUTE_OUTCOMES.get(outcome, "closed")
+    else:
+        our_status = DISPUTE_STATUS.get(status, status.lower())
+    reason = dispute.get("reason") or ""
+    return GatewayEvent(
+        **base,
+        object_kind="dispute",
+        reference=dispute.get("dispute_id", ""),
+        payment_reference=transactions[0].get("seller_transaction_id") or "",
+        status=our_status,
+        amount=amount,
+        currency=currency,
+        dispute_reason=DISPUTE_REASONS.get(reason, reason.lower()),
+        evidence_due_by=_event_time(dispute.get("seller_response_due_date")),
+    )
+
+
+def _up_link(resource: dict[str, Any]) -> tuple[str, str]:
+    """The collection and id of what a resource's `up` link names: ("captures", id) for a
+    refund, ("authorizations", id) or ("orders", id) for a capture; ("", "") without one."""
+    href = next(
+        (link.get("href", "") for link in resource.get("links", []) if link.get("rel") == "up"), ""
+    )
+    parts = urlparse(href).path.rstrip("/").split("/")
+    return (parts[-2], parts[-1]) if len(parts) >= 2 else ("", "")
+
+
+def _event_money(money: Any) -> tuple[int, str]:
+    """Minor units and currency of an event's money; (0, "") when it has none we can read (the
+    event still tells what happened: what we recorded gives the amount)."""
+    try:
+        return _minor_units(money), money["currency_code"].upper()
+    except (KeyError, TypeError, AttributeError, ValueError, ArithmeticError):
+        return 0, ""
+
+
+def _event_time(text: Any) -> datetime | None:
+    """An event's date-time, or None when it has none we can read."""
+    try:
+        return _paypal_time(text)
+    except GatewayTimeoutError:
+        return None

@@ -64,18 +64,29 @@ def gateway_event_apply(gateway: str, event: GatewayEvent) -> str:
     return "ignored"
 
 
-def _find_payment(gateway: str, *, our_id: str, reference: str) -> Payment:
+def _find_payment(
+    gateway: str, *, our_id: str, reference: str, related_references: tuple[str, ...] = ()
+) -> Payment:
     payments = Payment.objects.select_related("payment_method").filter(gateway=gateway)
-    payment = (payments.filter(pk=our_id).first() if our_id else None) or (
-        payments.filter(gateway_reference=reference).first() if reference else None
-    )
+    payment = payments.filter(pk=our_id).first() if our_id else None
+    # The object's own id first; then the ids it descends from, which our record carries
+    # until it learns the new one (a PayPal capture of an authorization we hold).
+    for candidate in filter(None, (reference, *related_references)):
+        if payment is not None:
+            break
+        payment = payments.filter(gateway_reference=candidate).first()
     if payment is None:
         raise UnknownGatewayObject(f"no payment for {gateway} {reference or our_id}")
     return payment
 
 
 def _payment_event(gateway: str, event: GatewayEvent) -> str:
-    payment = _find_payment(gateway, our_id=event.our_id, reference=event.reference)
+    payment = _find_payment(
+        gateway,
+        our_id=event.our_id,
+        reference=event.reference,
+        related_references=event.related_references,
+    )
     if payment.status in TERMINAL:
         return "unchanged"
     if payment.status == S.PROCESSING and payment.pending_operation:

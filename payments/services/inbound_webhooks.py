@@ -20,7 +20,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import audit_record, security_event_record
-from payments.gateways.interface import GatewayEvent, WebhookSignatureError
+from payments.gateways.interface import (
+    GatewayEvent,
+    WebhookSignatureError,
+    WebhookVerificationUnavailable,
+)
+from payments.gateways.paypal_gateway import (
+    paypal_event_read,
+    paypal_event_verify,
+    paypal_platform_client,
+)
 from payments.gateways.stripe_gateway import stripe_event_read, stripe_event_verify
 from payments.services.gateway_events import UnknownGatewayObject, gateway_event_apply
 from webhooks.dead_letters import dlq_push, dlq_remove
@@ -48,17 +57,35 @@ def _verify_stripe(body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
     return stripe_event_verify(body, signature, settings.STRIPE_WEBHOOK_SECRET)
 
 
+def _verify_paypal(body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+    configured = settings.PAYPAL_CLIENT_ID and settings.PAYPAL_CLIENT_SECRET
+    client = (
+        paypal_platform_client(
+            settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET, settings.PAYPAL_API_BASE
+        )
+        if configured
+        else None
+    )
+    return paypal_event_verify(body, headers, webhook_id=settings.PAYPAL_WEBHOOK_ID, client=client)
+
+
 VERIFIERS: dict[str, Callable[[bytes, Mapping[str, str]], GatewayEvent]] = {
     "stripe": _verify_stripe,
+    "paypal": _verify_paypal,
 }
-READERS: dict[str, Callable[[dict[str, Any]], GatewayEvent]] = {"stripe": stripe_event_read}
+READERS: dict[str, Callable[[dict[str, Any]], GatewayEvent]] = {
+    "stripe": stripe_event_read,
+    "paypal": paypal_event_read,
+}
 
 
 def webhook_receive(
     *, provider: str, headers: Mapping[str, str], body: bytes, source_ip: str | None
 ) -> tuple[WebhookLog, bool]:
-    """Store, verify, dedupe, enqueue. Returns the log row and whether it was accepted (the
-    caller answers 400 when not)."""
+    """Store, verify, dedupe, enqueue. Returns the log row and whether it was accepted. One
+    not accepted is REJECTED (the signature was refused: the caller answers 400), or still
+    RECEIVED when the signature could not be checked (the caller answers 503, and the
+    provider delivers it again)."""
     log = WebhookLog.objects.create(
         provider=provider,
         headers={k: v for k, v in headers.items() if k.lower() not in _UNSTORED_HEADERS},
@@ -67,6 +94,13 @@ def webhook_receive(
     )
     try:
         event = VERIFIERS[provider](body, headers)
+    except WebhookVerificationUnavailable as exc:
+        # Not the sender's doing: no security event, and nothing to process until it is
+        # verified.
+        log.last_error = str(exc)[:500]
+        log.save(update_fields=["last_error"])
+        logger.warning("Could not verify %s webhook %s: %s", provider, log.id, exc)
+        return log, False
     except WebhookSignatureError as exc:
         log.status, log.last_error = L.REJECTED, str(exc)[:500]
         log.save(update_fields=["status", "last_error"])

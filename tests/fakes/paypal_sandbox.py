@@ -13,6 +13,8 @@ Response shapes follow PayPal's reference pages on developer.paypal.com:
 - /docs/api/transaction-search/v1/: GET /v1/reporting/transactions (start_date, end_date at
   most 31 days apart, page from 1, page_size up to 500; `transaction_details[].transaction_info`,
   `total_pages`, `last_refreshed_datetime`) and /docs/transaction-search/transaction-event-codes
+- /api/rest/webhooks/rest/ and /api/webhooks/v1/: the PAYPAL-* headers of a webhook delivery,
+  POST /v1/notifications/verify-webhook-signature and its `verification_status`
 
 Outcomes come from the card number, like Stripe's test cards: ...0002 is refused (422
 INSTRUMENT_DECLINED); ...9995, ...0069 and ...0127 are declined by the "issuer" (processor
@@ -27,16 +29,23 @@ completed capture (T0006, positive) and refund (T1107, negative) at the time it 
 Authorizations and declines move no money and are not booked. `book` adds other rows (fees,
 reversals, odd statuses); `frozen_at` sets PayPal's clock; `search_lag` is how far the
 search's data trails it (PayPal: up to three hours).
+
+Webhooks: `webhook_delivery` builds a delivery as PayPal sends one (body and signature
+headers) and remembers it; verify-webhook-signature answers SUCCESS for exactly that delivery,
+to that webhook id, with that event, and FAILURE for anything else. Signatures here are random
+bytes: only the sandbox can tell which ones it "sent", as only PayPal can for real ones.
 """
 
 import base64
 import contextlib
+import copy
 import json
 import math
 import re
 import secrets
 import threading
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import Message
@@ -64,6 +73,14 @@ CAPTURE_EVENT = "T0006"  # a payment through PayPal's Checkout APIs
 REFUND_EVENT = "T1107"  # a refund the merchant made
 SEARCH_WINDOW_LIMIT = timedelta(days=31)
 SEARCH_PAGE_SIZE_LIMIT = 500
+# verify-webhook-signature's fields (all required) → the delivery header each comes from.
+WEBHOOK_SIGNATURE_HEADERS = {
+    "auth_algo": "PAYPAL-AUTH-ALGO",
+    "cert_url": "PAYPAL-CERT-URL",
+    "transmission_id": "PAYPAL-TRANSMISSION-ID",
+    "transmission_sig": "PAYPAL-TRANSMISSION-SIG",
+    "transmission_time": "PAYPAL-TRANSMISSION-TIME",
+}
 ERROR_NAMES = {
     400: "INVALID_REQUEST",
     401: "AUTHENTICATION_FAILURE",
@@ -98,6 +115,8 @@ class PayPalSandbox:
         self._failures: list[tuple[int, bool]] = []  # (status, after processing)
         self._cards: dict[str, str] = {}  # APPROVED order → card number, until it is paid
         self._refunded: dict[str, Decimal] = {}  # capture id → total refunded
+        # Webhook deliveries sent, by transmission id: what verify-webhook-signature accepts.
+        self._transmissions: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._server: _Server | None = None
 
@@ -134,6 +153,30 @@ class PayPalSandbox:
         """Add a row to the transaction search, made now, as PayPal books money movements."""
         with self._lock:
             return self._book(event_code, amount, status=status, transaction_id=_new_id(), **fields)
+
+    def webhook_delivery(
+        self, event: dict[str, Any], *, webhook_id: str
+    ) -> tuple[bytes, dict[str, str]]:
+        """`event` delivered to the webhook `webhook_id`: the request body and headers PayPal
+        would send, remembered for verify-webhook-signature. A redelivery of the same event is
+        a new transmission, as at PayPal."""
+        transmission_id = str(uuid.uuid1())
+        fields = {
+            "auth_algo": "SHA256withRSA",
+            "cert_url": "https://api.sandbox.paypal.com/v1/notifications/certs/"
+            f"CERT-360caa42-fca2a594-{secrets.token_hex(4)}",
+            "transmission_id": transmission_id,
+            "transmission_sig": base64.b64encode(secrets.token_bytes(256)).decode(),
+            "transmission_time": _now(),
+        }
+        with self._lock:
+            self._transmissions[transmission_id] = {
+                **fields,
+                "webhook_id": webhook_id,
+                "webhook_event": copy.deepcopy(event),
+            }
+        headers = {WEBHOOK_SIGNATURE_HEADERS[name]: value for name, value in fields.items()}
+        return json.dumps(event).encode(), headers
 
     def answer(self, method: str, path: str, headers: Message, raw: bytes) -> Answer:
         path, _, query = path.partition("?")
@@ -310,6 +353,15 @@ class PayPalSandbox:
         )
         return 201, refund
 
+    def _verify_webhook_signature(self, body: dict[str, Any]) -> Answer:
+        """SUCCESS only for a delivery the sandbox made, unchanged in every field."""
+        for name in (*WEBHOOK_SIGNATURE_HEADERS, "webhook_id", "webhook_event"):
+            if not body.get(name):
+                return _refuse(400, "MISSING_REQUIRED_PARAMETER", f"/{name}")
+        sent = self._transmissions.get(body["transmission_id"])
+        verified = sent is not None and all(body[name] == value for name, value in sent.items())
+        return 200, {"verification_status": "SUCCESS" if verified else "FAILURE"}
+
     def _show(self, query: dict[str, str], kind: str, resource_id: str) -> Answer:
         return 200, _find(self.resources[kind], resource_id)
 
@@ -414,6 +466,7 @@ ROUTES = [
     ("POST", r"/v2/payments/captures/(\w+)/refund", "_refund"),
     ("GET", r"/v2/(?:checkout|payments)/(orders|authorizations|captures|refunds)/(\w+)", "_show"),
     ("GET", r"/v1/reporting/transactions", "_search_transactions"),
+    ("POST", r"/v1/notifications/verify-webhook-signature", "_verify_webhook_signature"),
 ]
 
 
