@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "audit",
     "fraud",
     "webhooks",
@@ -98,6 +100,7 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
     },
+    {"NAME": "compliance.passwords.LettersAndDigitsValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -165,6 +168,12 @@ IDEMPOTENCY_KEY_TTL_HOURS = 24
 # Celery: Redis when REDIS_URL is set, otherwise eager in-process execution (demo only).
 # Inbound gateway webhooks: Stripe's endpoint signing secret (whsec_…) for /webhooks/stripe.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# /webhooks/paypal: our webhook's id at PayPal, and the platform's PayPal app (REST client
+# credentials) that asks PayPal's verify-webhook-signature API about each delivery.
+PAYPAL_WEBHOOK_ID = env.str("PAYPAL_WEBHOOK_ID", default="")
+PAYPAL_CLIENT_ID = env.str("PAYPAL_CLIENT_ID", default="")
+PAYPAL_CLIENT_SECRET = env.str("PAYPAL_CLIENT_SECRET", default="")
+PAYPAL_API_BASE = env.str("PAYPAL_API_BASE", default="https://api-m.sandbox.paypal.com")
 
 # Circuit breakers (payments.services.breakers): open when at least BREAKER_MIN_CALLS calls
 # within BREAKER_WINDOW_SECONDS include BREAKER_ERROR_RATE gateway errors; probe after
@@ -212,7 +221,26 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.idempotency_keys_purge_task",
         "schedule": 60 * 60,
     },
+    # Outbound webhooks: a run that finds the queue backed up expires rather than piles up.
+    "webhook-outbox-relay": {
+        "task": "webhooks.outbound.tasks.outbox_relay_task",
+        "schedule": 5,
+        "options": {"expires": 5},
+    },
+    "webhook-deliveries-due": {
+        "task": "webhooks.outbound.tasks.deliveries_due_task",
+        "schedule": 5,
+        "options": {"expires": 5},
+    },
 }
+# Tasks outside an app's tasks.py, which autodiscovery does not find.
+CELERY_IMPORTS = ["webhooks.outbound.tasks"]
+
+# Outbound merchant webhooks (webhooks.outbound): how long an endpoint has to answer, and
+# whether http:// and loopback endpoints are allowed (tests and local demos only; private
+# ranges other than loopback are refused regardless).
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=15)
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=False)
 
 # Card vault: versioned AES-256 key-encryption keys "1:<base64>,2:<base64>"; newest encrypts.
 VAULT_KEYS = env.str("VAULT_KEYS", default="")
