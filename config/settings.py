@@ -165,7 +165,6 @@ SPECTACULAR_SETTINGS = {
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 
-# Celery: Redis when REDIS_URL is set, otherwise eager in-process execution (demo only).
 # Inbound gateway webhooks: Stripe's endpoint signing secret (whsec_…) for /webhooks/stripe.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 # /webhooks/paypal: our webhook's id at PayPal, and the platform's PayPal app (REST client
@@ -183,6 +182,7 @@ BREAKER_MIN_CALLS = env.int("BREAKER_MIN_CALLS", default=20)
 BREAKER_ERROR_RATE = env.float("BREAKER_ERROR_RATE", default=0.5)
 BREAKER_OPEN_SECONDS = env.int("BREAKER_OPEN_SECONDS", default=30)
 
+# Celery: Redis when REDIS_URL is set, otherwise eager in-process execution (demo only).
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -207,7 +207,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "daily-reconciliation": {
         "task": "payments.tasks.daily_reconciliation_task",
-        "schedule": crontab(hour=2, minute=30),
+        "schedule": crontab(hour=4, minute=0),  # PayPal search lags up to 3 h
     },
     "recover-stalled-operations": {
         "task": "payments.tasks.stalled_operations_recover_task",

@@ -35,7 +35,7 @@ class PaymentFilters:
     created_lte: dt.datetime | None = None
 
 
-def _keyset_page(queryset: QuerySet, cursor: Cursor, resource: str) -> Page:
+def keyset_page(queryset: QuerySet, cursor: Cursor, resource: str) -> Page:
     """Keyset pagination on (created_at, id) descending: no OFFSET, stable under inserts."""
     if cursor.starting_after or cursor.ending_before:
         anchor_id = cursor.starting_after or cursor.ending_before
@@ -96,7 +96,7 @@ def payment_list(
         queryset = queryset.filter(created_at__gte=filters.created_gte)
     if filters.created_lte:
         queryset = queryset.filter(created_at__lte=filters.created_lte)
-    return _keyset_page(queryset, cursor, "payment")
+    return keyset_page(queryset, cursor, "payment")
 
 
 def customer_get(*, merchant: Merchant, customer_id: str, livemode: bool = False) -> Customer:
@@ -112,11 +112,11 @@ def customer_list(
     queryset = Customer.objects.filter(merchant=merchant, livemode=livemode)
     if email:
         queryset = queryset.filter(email__iexact=email)
-    return _keyset_page(queryset, cursor, "customer")
+    return keyset_page(queryset, cursor, "customer")
 
 
 def customer_payment_method_list(*, customer: Customer, cursor: Cursor) -> Page:
-    return _keyset_page(PaymentMethod.objects.filter(customer=customer), cursor, "payment_method")
+    return keyset_page(PaymentMethod.objects.filter(customer=customer), cursor, "payment_method")
 
 
 def refund_get(*, merchant: Merchant, refund_id: str, livemode: bool = False) -> Refund:
@@ -131,4 +131,4 @@ def refund_by_idempotency_key(*, merchant: Merchant, key: str, livemode: bool) -
 
 
 def payment_refund_list(*, payment: Payment, cursor: Cursor) -> Page:
-    return _keyset_page(Refund.objects.filter(payment=payment), cursor, "refund")
+    return keyset_page(Refund.objects.filter(payment=payment), cursor, "refund")

@@ -17,7 +17,7 @@ from payments.api.serializers import list_of
 from payments.api.views import ERRORS
 from payments.errors import ErrorCode, IdempotencyError, InvalidRequest, ResourceMissing
 from payments.models import ApiKeyScope
-from payments.selectors import _keyset_page
+from payments.selectors import keyset_page
 from webhooks.models import WebhookEndpointStatus
 from webhooks.outbound import endpoints as endpoint_services
 from webhooks.outbound.errors import ObjectMissing, WebhookError
@@ -150,7 +150,7 @@ class WebhookEndpointListCreateView(RevealsSecretMixin, WebhookAPIView):
     )
     def get(self, request: Request) -> Response:
         query_params_check(request.query_params, CURSOR_PARAMS)
-        page = _keyset_page(
+        page = keyset_page(
             endpoint_queryset(merchant_id=self.merchant.id, livemode=self.livemode),
             cursor_from_query(request.query_params),
             "webhook_endpoint",
@@ -224,7 +224,7 @@ class EventListView(WebhookAPIView):
             livemode=self.livemode,
             event_type=params.get("type") or None,
         )
-        page = _keyset_page(queryset, cursor_from_query(params), "event")
+        page = keyset_page(queryset, cursor_from_query(params), "event")
         return self.list_response(page, event_dict)
 
 

@@ -354,7 +354,7 @@ class PayPalGateway:
         captures), a refund under the refund id, both for their gross amount.
 
         The search lags: PayPal says an executed transaction takes up to three hours to appear
-        in it, which is why reconciliation reads the previous day at 02:30 UTC, not at midnight.
+        in it, which is why reconciliation reads the previous day at 04:00 UTC, not at midnight.
         That leaves less than three hours after the day's end, so an answer PayPal has not yet
         refreshed (`last_refreshed_datetime`) up to the window's end (up to now, for a window
         still running) fails rather than leave out what came later: reconciliation would report

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, Q
 
 from audit.models import AuditResult
@@ -22,6 +22,7 @@ from config.keys import VaultKeyMissing, secret_open, secret_seal, vault_keys
 from payments.audit_actions import AuditAction
 from payments.models import GatewayAccount, PaymentMethod
 from payments.vault import vault_key_rewrap
+from webhooks.models import WebhookEndpoint
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -50,9 +51,9 @@ class VaultKeyStatus:
     active_version: int
     configured_versions: list[int]
     cards: dict[int, int]
-    # Gateway account credentials are sealed directly under a KEK (`secret_seal`), so
-    # they pin their version just as cards do until `gateway_credentials_reseal` runs.
-    credentials: dict[int, int]
+    # Gateway credentials and webhook signing secrets are sealed directly under a KEK
+    # (`secret_seal`), so they pin their version just as cards do until `secrets_reseal`.
+    secrets: dict[int, int]
 
     @property
     def pending(self) -> dict[int, int]:
@@ -62,13 +63,13 @@ class VaultKeyStatus:
     @property
     def missing(self) -> list[int]:
         """Versions something is sealed under that `VAULT_KEYS` no longer holds: unreadable."""
-        in_use = set(self.cards) | set(self.credentials)
+        in_use = set(self.cards) | set(self.secrets)
         return sorted(in_use - set(self.configured_versions))
 
     @property
     def retirable(self) -> list[int]:
         """Configured versions nothing is sealed under any more: safe to drop from VAULT_KEYS."""
-        in_use = set(self.cards) | set(self.credentials)
+        in_use = set(self.cards) | set(self.secrets)
         return [
             version
             for version in self.configured_versions
@@ -87,16 +88,34 @@ def vault_key_usage() -> dict[int, int]:
     return dict(rows)
 
 
-def _credentials_key_usage() -> dict[int, int]:
-    rows = (
-        GatewayAccount.objects.filter(
-            credentials_key_version__isnull=False, credentials_sealed__isnull=False
+@dataclass(frozen=True)
+class _SealedSlot:
+    """A pair of columns holding a secret sealed with `secret_seal` under a KEK version."""
+
+    model: type[models.Model]
+    sealed: str
+    version: str
+
+
+_SEALED_SLOTS = (
+    _SealedSlot(GatewayAccount, "credentials_sealed", "credentials_key_version"),
+    _SealedSlot(WebhookEndpoint, "secret_sealed", "secret_key_version"),
+    _SealedSlot(WebhookEndpoint, "previous_secret_sealed", "previous_secret_key_version"),
+)
+
+
+def _secrets_key_usage() -> dict[int, int]:
+    usage: Counter[int] = Counter()
+    for slot in _SEALED_SLOTS:
+        rows = (
+            slot.model.objects.filter(
+                **{f"{slot.sealed}__isnull": False, f"{slot.version}__isnull": False}
+            )
+            .values_list(slot.version)
+            .annotate(n=Count("pk"))
         )
-        .values_list("credentials_key_version")
-        .annotate(accounts=Count("pk"))
-        .order_by("credentials_key_version")
-    )
-    return dict(rows)
+        usage.update(dict(rows))
+    return dict(sorted(usage.items()))
 
 
 def vault_key_status() -> VaultKeyStatus:
@@ -105,7 +124,7 @@ def vault_key_status() -> VaultKeyStatus:
         active_version=keys.active_version,
         configured_versions=sorted(keys.keks),
         cards=vault_key_usage(),
-        credentials=_credentials_key_usage(),
+        secrets=_secrets_key_usage(),
     )
 
 
@@ -185,41 +204,41 @@ def _batch_rewrap(batch: list[PaymentMethod], report: RotationReport) -> None:
     report.failed.update(failed)
 
 
-def gateway_credentials_reseal() -> tuple[int, dict[str, str]]:
-    """Re-seal every gateway account's credentials under the active KEK (a handful of rows:
-    one transaction, one audit row). Returns (re-sealed, failed: account id → why)."""
+def secrets_reseal() -> tuple[int, dict[str, str]]:
+    """Re-seal every secret sealed directly under an older KEK (gateway credentials, webhook
+    signing secrets: a handful of rows, one transaction, one audit row). Returns (re-sealed,
+    failed: record id → why)."""
     active = vault_keys().active_version
     resealed: list[str] = []
     failed: dict[str, str] = {}
     with transaction.atomic():
-        accounts = GatewayAccount.objects.select_for_update().filter(
-            credentials_sealed__isnull=False, credentials_key_version__lt=active
-        )
-        for account in accounts:
-            version = account.credentials_key_version
-            try:
-                plaintext = secret_open(
-                    bytes(account.credentials_sealed), version=version, associated=account.id
-                )
-            except VaultKeyMissing:
-                failed[account.id] = f"key version {version} is not in VAULT_KEYS"
-                continue
-            except InvalidTag:
-                failed[account.id] = f"credentials do not open under key version {version}"
-                continue
-            account.credentials_key_version, account.credentials_sealed = secret_seal(
-                plaintext, associated=account.id
+        for slot in _SEALED_SLOTS:
+            rows = slot.model.objects.select_for_update().filter(
+                **{f"{slot.sealed}__isnull": False, f"{slot.version}__lt": active}
             )
-            account.save(
-                update_fields=["credentials_key_version", "credentials_sealed", "updated_at"]
-            )
-            resealed.append(account.id)
+            for row in rows:
+                version = getattr(row, slot.version)
+                try:
+                    plaintext = secret_open(
+                        bytes(getattr(row, slot.sealed)), version=version, associated=row.pk
+                    )
+                except VaultKeyMissing:
+                    failed[row.pk] = f"key version {version} is not in VAULT_KEYS"
+                    continue
+                except InvalidTag:
+                    failed[row.pk] = f"{slot.sealed} does not open under key version {version}"
+                    continue
+                new_version, sealed = secret_seal(plaintext, associated=row.pk)
+                setattr(row, slot.version, new_version)
+                setattr(row, slot.sealed, sealed)
+                row.save(update_fields=[slot.version, slot.sealed])
+                resealed.append(row.pk)
         if resealed or failed:
             audit_record(
                 action=AuditAction.VAULT_KEYS_ROTATED,
                 resource_type="vault_key",
                 resource_id=str(active),
-                new={"key_version": active, "gateway_accounts": resealed, "failed": failed},
+                new={"key_version": active, "secrets": resealed, "failed": failed},
                 result=AuditResult.FAILURE if failed else AuditResult.SUCCESS,
             )
     return len(resealed), failed

@@ -182,7 +182,7 @@ def test_reconciliation_runs_daily_from_beat():
     entry = settings.CELERY_BEAT_SCHEDULE["daily-reconciliation"]
 
     assert entry["task"] == "payments.tasks.daily_reconciliation_task"
-    assert (entry["schedule"].hour, entry["schedule"].minute) == ({2}, {30})
+    assert (entry["schedule"].hour, entry["schedule"].minute) == ({4}, {0})
 
 
 @pytest.mark.django_db(transaction=True)

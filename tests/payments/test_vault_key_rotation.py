@@ -311,13 +311,13 @@ def test_status_shows_usage_and_only_versions_nothing_is_sealed_under_are_retira
     assert before.splitlines() == [
         "Active key version: v3 (VAULT_KEYS holds v1, v2, v3)",
         "Cards per key version: v1: 2, v3: 1",
-        "Gateway credentials per key version: v2: 1",
+        "Sealed secrets per key version: v2: 1",
         "Safe to retire: none",
     ]
     assert after.splitlines() == [
         "Active key version: v3 (VAULT_KEYS holds v1, v2, v3)",
         "Cards per key version: v3: 3",
-        "Gateway credentials per key version: v3: 1",  # re-sealed by the same run
+        "Sealed secrets per key version: v3: 1",  # re-sealed by the same run
         "Safe to retire: v1, v2",
     ]
     account.refresh_from_db()
@@ -417,3 +417,31 @@ def test_concurrent_runs_share_the_work_without_rewrapping_a_card_twice(vault_se
     assert vault_key_usage() == {2: 12}
     assert sum(row.new_value["rotated"] for row in rotation_audit_rows()) == 12
     assert all(vault_card_reveal(stored(pk)) == number for pk, number in numbers.items())
+
+
+@pytest.mark.django_db
+def test_webhook_signing_secrets_are_resealed_and_still_sign(vault_settings, settings):
+    from django.utils import timezone
+
+    from webhooks.outbound.endpoints import endpoint_create, endpoint_secret_roll, signing_secrets
+
+    settings.WEBHOOK_ALLOW_LOOPBACK = True
+    created = endpoint_create(
+        merchant_id="mer_rotation",
+        livemode=False,
+        url="http://127.0.0.1:9/hooks",
+        enabled_events=["*"],
+    )
+    first = created.secret
+    rolled = endpoint_secret_roll(
+        merchant_id="mer_rotation", livemode=False, endpoint_id=created.endpoint.id
+    )
+    use_keys(vault_settings, f"1:{KEY_1},2:{KEY_2}")
+
+    out, _ = run_command()
+
+    endpoint = type(created.endpoint).objects.get(pk=created.endpoint.id)
+    assert (endpoint.secret_key_version, endpoint.previous_secret_key_version) == (2, 2)
+    assert signing_secrets(endpoint, now=timezone.now()) == [rolled.secret, first]
+    assert "Re-sealed 2 secret(s)" in out
+    assert "Safe to retire: v1" in out

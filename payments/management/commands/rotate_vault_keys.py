@@ -8,7 +8,7 @@ from payments.services.vault_rotation import (
     DEFAULT_BATCH_SIZE,
     RotationReport,
     VaultKeyStatus,
-    gateway_credentials_reseal,
+    secrets_reseal,
     vault_key_status,
     vault_keys_rotate,
 )
@@ -89,8 +89,8 @@ class Command(AuditedCommand):
             )
             self._print_missing(status)
             return
-        credentials_pending = any(v < status.active_version for v in status.credentials)
-        if not to_rewrap and not credentials_pending:
+        secrets_pending = any(v < status.active_version for v in status.secrets)
+        if not to_rewrap and not secrets_pending:
             self.stdout.write(
                 f"Nothing to re-wrap: every card is under key version {status.active_version}."
             )
@@ -103,10 +103,10 @@ class Command(AuditedCommand):
                 f"in {report.batches} batch(es)."
             )
             failed.update(report.failed)
-        resealed, credentials_failed = gateway_credentials_reseal()
-        if resealed or credentials_failed:
-            self.stdout.write(f"Re-sealed the credentials of {resealed} gateway account(s).")
-        failed.update(credentials_failed)
+        resealed, secrets_failed = secrets_reseal()
+        if resealed or secrets_failed:
+            self.stdout.write(f"Re-sealed {resealed} secret(s) (gateway credentials, webhooks).")
+        failed.update(secrets_failed)
         for record_id, reason in failed.items():
             self.stdout.write(f"  failed {record_id}: {reason}")
         after = vault_key_status()
@@ -136,9 +136,7 @@ class Command(AuditedCommand):
             f"(VAULT_KEYS holds {_versions(status.configured_versions)})"
         )
         self.stdout.write(f"Cards per key version: {_per_version(status.cards)}")
-        self.stdout.write(
-            f"Gateway credentials per key version: {_per_version(status.credentials)}"
-        )
+        self.stdout.write(f"Sealed secrets per key version: {_per_version(status.secrets)}")
         self.stdout.write(f"Safe to retire: {_versions(status.retirable)}")
         self._print_missing(status)
 
