@@ -204,6 +204,21 @@ def webhook_replay(*, log_id: int, operator: str) -> WebhookLog:
     return log
 
 
+def webhooks_replay_window(
+    *, start: dt.datetime, end: dt.datetime, operator: str, dry_run: bool = False
+) -> list[int]:
+    """Replay the dead-lettered inbound webhooks received in [start, end]; returns their ids."""
+    dead = list(
+        WebhookLog.objects.filter(status=L.DEAD, received_at__gte=start, received_at__lte=end)
+        .order_by("received_at")
+        .values_list("id", flat=True)
+    )
+    if not dry_run:
+        for log_id in dead:
+            webhook_replay(log_id=log_id, operator=operator)
+    return dead
+
+
 def webhook_logs_purge(*, older_than: dt.timedelta = dt.timedelta(days=30)) -> int:
     """Retention: delete webhook logs older than 30 days, except dead-lettered ones that no
     operator has resolved."""

@@ -5,6 +5,8 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
@@ -376,3 +378,26 @@ def test_other_merchants_ids_do_not_match_by_metadata(client):
     payment.refresh_from_db()
     assert other.status == "REQUIRES_ACTION"  # a sandbox payment is never moved by Stripe
     assert payment.status == "COMPLETED"
+
+
+def test_dead_letters_of_a_window_are_replayed_by_the_runbook_command(capsys):
+    jan_1 = dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)
+    inside, outside = (
+        WebhookLog.objects.create(provider="stripe", body="{}", status="dead", attempts=6)
+        for _ in range(2)
+    )
+    WebhookLog.objects.filter(pk=inside.pk).update(received_at=jan_1)
+    WebhookLog.objects.filter(pk=outside.pk).update(received_at=jan_1 + dt.timedelta(days=3))
+
+    call_command("replay_inbound_webhooks", "--from=2024-01-01", "--to=2024-01-02", "--dry-run")
+    assert WebhookLog.objects.get(pk=inside.pk).status == "dead"
+    call_command("replay_inbound_webhooks", "--from=2024-01-01", "--to=2024-01-02")
+
+    out = capsys.readouterr().out
+    assert (
+        f"Would replay 1 inbound webhooks received in the window.\n  webhook_log {inside.id}" in out
+    )
+    assert WebhookLog.objects.get(pk=inside.pk).status == "queued"
+    assert WebhookLog.objects.get(pk=outside.pk).status == "dead"
+    with pytest.raises(CommandError, match="Invalid date"):
+        call_command("replay_inbound_webhooks", "--from=January", "--to=2024-01-02")

@@ -30,3 +30,33 @@ def signature_header(
         signature(secret=secret, message_id=message_id, timestamp=timestamp, body=body)
         for secret in signing_secrets
     )
+
+
+def signature_explain(
+    *, signing_secrets: Iterable[str], message_id: str, timestamp: str, body: str, header: str
+) -> tuple[bool, str]:
+    """Whether `header` (webhook-signature) signs this message with one of the secrets, and
+    in words why not."""
+    if not header:
+        return False, "no webhook-signature header"
+    if not message_id or not timestamp.isdigit():
+        return False, "webhook-id or webhook-timestamp missing or malformed"
+    offered = [part.removeprefix("v1,") for part in header.split() if part.startswith("v1,")]
+    if not offered:
+        return False, "no v1,<base64> signature in the header"
+    candidates = list(signing_secrets)
+    if not candidates:
+        return False, "no secret to check against"
+    for secret in candidates:
+        try:
+            expected = signature(
+                secret=secret, message_id=message_id, timestamp=int(timestamp), body=body
+            ).removeprefix("v1,")
+        except ValueError:
+            return False, "the secret is not whsec_<base64>"
+        if any(hmac.compare_digest(expected, value) for value in offered):
+            return True, "signature valid"
+    return False, (
+        "no signature matches: another (or an expired previous) secret, or the body, id or "
+        "timestamp changed after signing"
+    )

@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from audit.management.base import AuditedCommand
+from config.cli_dates import window_bound
 from webhooks.outbound.errors import WebhookError
 from webhooks.outbound.replay import (
     REPLAY_MAX_PER_MINUTE,
@@ -13,16 +14,10 @@ from webhooks.outbound.replay import (
 
 
 def _bound(text: str, *, end: bool) -> dt.datetime:
-    """A date (a whole UTC day: its start for --from, its end for --to) or an ISO time."""
     try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            return start + dt.timedelta(days=1, microseconds=-1) if end else start
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"Invalid date {text!r}: use 2024-01-01 or 2024-01-01T10:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+        return window_bound(text, end=end)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
 
 
 class Command(AuditedCommand):
