@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from audit.admin import ReadOnlyAdmin
+from audit.admin_actions import ReasonForm, confirm_then_apply
 from webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -32,61 +32,21 @@ from webhooks.outbound.replay import (
 )
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        min_length=5,
-        max_length=500,
-        help_text="Recorded in the audit trail.",
-    )
-
-
 def _confirm_then_apply(
     request: HttpRequest,
     queryset: QuerySet,
     *,
-    action: str,
-    verb: str,
     apply: Callable[[Model, str], Any],
-    label: Callable[[Model], str] = str,
-    before_apply: Callable[[int], None] | None = None,
+    **options: Any,
 ) -> TemplateResponse | None:
-    """Show the confirmation page with a reason, or, once it is filled in, apply
-    `apply(obj, reason)` to each object (refusals are shown per object)."""
-    form = ReasonForm(request.POST if "apply" in request.POST else None)
-    if form.is_valid():
-        objects = list(queryset)
-        try:
-            if before_apply:
-                before_apply(len(objects))
-        except WebhookError as exc:
-            messages.error(request, exc.message)
-            return None
-        done = 0
-        for obj in objects:
-            try:
-                apply(obj, form.cleaned_data["reason"])
-                done += 1
-            except WebhookError as exc:
-                messages.error(request, f"{label(obj)}: {exc.message}")
-        if done:
-            messages.success(request, f"{verb.capitalize()}: {done}.")
-        return None
-    meta = queryset.model._meta
-    return TemplateResponse(
+    """audit.admin_actions.confirm_then_apply with a reason, refusing with WebhookErrors."""
+    return confirm_then_apply(
         request,
-        "admin/paydesk/confirm_action.html",
-        {
-            **admin.site.each_context(request),
-            "title": f"{verb.capitalize()} — {meta.verbose_name_plural}",
-            "intro": f"These {meta.verbose_name_plural} will be {verb}:",
-            "items": [{"pk": obj.pk, "label": label(obj)} for obj in queryset],
-            "form": form,
-            "action": action,
-            "verb": verb,
-            "opts": meta,
-            "cancel_url": request.get_full_path(),
-        },
+        queryset,
+        form_class=ReasonForm,
+        apply=lambda obj, data: apply(obj, data["reason"]),
+        refusals=(WebhookError,),
+        **options,
     )
 
 
