@@ -12,12 +12,15 @@ Redis round trip through Django's cache measured ~240 µs per request on our 2-c
 (local memory: ~12 µs), a quarter of a lean API request, while a dict lookup is free. (2)
 Django's cache (Redis when REDIS_URL is set): "blocked" kept for the block's remaining
 lifetime, "not blocked" for SHORT_CACHE_SECONDS. (3) One indexed query on a miss.
-Blocks and lifts clear this process's memo and delete the cached answer, at once and again on
-commit. So a new block or a lift takes effect immediately in the process that made it, and in
-other processes within LOCAL_MEMO_SECONDS with Redis. Without Redis the cache is per process
-and cannot be invalidated from another one (a runbook script, another gunicorn worker), so
-every answer there is kept at most SHORT_CACHE_SECONDS: a new block or a lift takes
-effect within that time in the other processes.
+Blocks and lifts clear this process's memo and move the IP's cache version on, at once and
+again on commit. Answers are remembered under the version (and memo generation) read *before*
+asking the database, so a check that raced a block and read "not blocked" just before it
+committed stores its answer where nobody looks any more. So a new block or a lift takes
+effect immediately in the process that made it, and in other processes within
+LOCAL_MEMO_SECONDS with Redis. Without Redis the cache is per process and cannot be
+invalidated from another one (a runbook script, another gunicorn worker), so every answer
+there is kept at most SHORT_CACHE_SECONDS: a new block or a lift takes effect within that
+time in the other processes.
 """
 
 import datetime as dt
@@ -59,7 +62,10 @@ LOCAL_MEMO_SECONDS = 1.0
 # Plenty for the addresses one process serves in a second; a flood of new ones empties it.
 _LOCAL_MEMO_MAX_ENTRIES = 10_000
 # client address as the request gave it → (remembered until, monotonic; blocked until, Unix)
-_local_memo: dict[str, tuple[float, float]] = {}
+# address as spelled → (memo expiry, blocked until, generation it was read in)
+_local_memo: dict[str, tuple[float, float, int]] = {}
+# Moved on by every forget: a memo entry from an older generation is not trusted.
+_memo_generation = 0
 
 
 class IpBlockSource(StrEnum):
@@ -122,9 +128,10 @@ def ip_is_blocked(ip_address: str | None) -> bool:
     request: usually a dict lookup; a cache read, or one indexed query, once a second."""
     if not ip_address:
         return False
+    generation = _memo_generation
     memo = _local_memo.get(ip_address)
-    if memo is None or memo[0] <= time.monotonic():
-        memo = (time.monotonic() + LOCAL_MEMO_SECONDS, _blocked_until(ip_address))
+    if memo is None or memo[0] <= time.monotonic() or memo[2] != generation:
+        memo = (time.monotonic() + LOCAL_MEMO_SECONDS, _blocked_until(ip_address), generation)
         if len(_local_memo) >= _LOCAL_MEMO_MAX_ENTRIES:
             _local_memo.clear()
         _local_memo[ip_address] = memo
@@ -136,10 +143,11 @@ def _blocked_until(ip_address: str) -> float:
         ip = ip_normalize(ip_address)
     except IpBlockError:
         return _NOT_BLOCKED  # no block can name it (a proxy passed garbage)
-    blocked_until = _cache_get(ip)
+    key = _cache_key(ip)
+    blocked_until = _cache_get(key)
     if blocked_until is None:
         blocked_until = _blocked_until_from_database(ip)
-        _cache_remember(ip, blocked_until)
+        _cache_remember(key, blocked_until)
     return blocked_until
 
 
@@ -346,15 +354,25 @@ def _lock_ip(ip: str) -> None:
 # goes on (a Redis outage must not become an API outage).
 
 
-def _cache_get(ip: str) -> float | None:
+def _cache_key(ip: str) -> str:
+    """The IP's answer key under its current version (moved on by every block and lift)."""
     try:
-        return caches["default"].get(_CACHE_PREFIX + ip)
+        version = caches["default"].get(f"{_CACHE_PREFIX}version:{ip}") or 0
+    except Exception:
+        logger.warning("IP block cache unavailable; asking the database", exc_info=True)
+        version = 0
+    return f"{_CACHE_PREFIX}{ip}:{version}"
+
+
+def _cache_get(key: str) -> float | None:
+    try:
+        return caches["default"].get(key)
     except Exception:
         logger.warning("IP block cache unavailable; asking the database", exc_info=True)
         return None
 
 
-def _cache_remember(ip: str, blocked_until: float) -> None:
+def _cache_remember(key: str, blocked_until: float) -> None:
     remaining = blocked_until - time.time()
     if remaining <= 0:
         seconds = SHORT_CACHE_SECONDS
@@ -364,21 +382,28 @@ def _cache_remember(ip: str, blocked_until: float) -> None:
         seconds = min(remaining, CACHE_SECONDS_MAX)
     try:
         # Whole seconds, rounded up (Redis truncates); the stored end decides, not the TTL.
-        caches["default"].set(_CACHE_PREFIX + ip, blocked_until, timeout=math.ceil(seconds))
+        caches["default"].set(key, blocked_until, timeout=math.ceil(seconds))
     except Exception:
         logger.warning("IP block cache unavailable; not caching", exc_info=True)
 
 
 def ip_block_cache_forget(ip_address: str) -> None:
     """Drop the cached answers for an address: this process's memo (all of it: it is keyed by
-    the address as requests spelled it) and the entry in Django's cache."""
+    the address as requests spelled it) and, by moving its version on, the entry in Django's
+    cache."""
+    global _memo_generation
+    _memo_generation += 1
     _local_memo.clear()
     try:
-        key = _CACHE_PREFIX + ip_normalize(ip_address)
+        version_key = f"{_CACHE_PREFIX}version:{ip_normalize(ip_address)}"
     except IpBlockError:
         return  # never cached
     try:
-        caches["default"].delete(key)
+        cache = caches["default"]
+        try:
+            cache.incr(version_key)
+        except ValueError:  # no version yet
+            cache.set(version_key, 1, timeout=None)
     except Exception:
         logger.warning("IP block cache unavailable; not invalidated", exc_info=True)
 

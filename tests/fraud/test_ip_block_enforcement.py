@@ -126,3 +126,20 @@ def test_only_single_addresses_can_be_blocked(text):
 def test_a_garbage_client_address_is_simply_not_blocked():
     assert ip_is_blocked("unknown") is False
     assert ip_is_blocked(None) is False
+
+
+def test_a_check_that_raced_a_new_block_does_not_cache_its_stale_answer(monkeypatch):
+    """The reader asked the database just before the block committed: its "not blocked" must
+    not outlive the block's invalidation, in the memo or in the shared cache."""
+    real_query = ip_blocks._blocked_until_from_database
+
+    def block_lands_meanwhile(ip):
+        answer = real_query(ip)  # "not blocked": the block is not there yet
+        monkeypatch.setattr(ip_blocks, "_blocked_until_from_database", real_query)
+        block(ATTACKER_IP)  # commits and invalidates while the reader is still busy
+        return answer
+
+    monkeypatch.setattr(ip_blocks, "_blocked_until_from_database", block_lands_meanwhile)
+
+    assert ip_is_blocked(ATTACKER_IP) is False  # the racing check itself answered from before
+    assert ip_is_blocked(ATTACKER_IP) is True  # but nothing kept that answer
