@@ -63,3 +63,24 @@ def operator_create(
 def _generated_password() -> str:
     # 20 URL-safe characters plus a guaranteed letter and digit: always passes the policy.
     return f"{secrets.token_urlsafe(15)}a7"
+
+
+def demo_login_ensure(*, username: str, role: str | None, password: str | None) -> tuple[str, str]:
+    """For `make run`'s demo: the login exists with this password (generated if none), in
+    `role` (None: a superuser), with a TOTP device. Idempotent. Returns (password, TOTP URI)."""
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    if user is None or password is None or not user.check_password(password):
+        password = password or _generated_password()
+        user = user or user_model(username=username, email=f"{username}@paydesk.invalid")
+        user.is_staff = True
+        user.is_superuser = role is None
+        user.set_password(password)
+        user.save()
+    if role is not None:
+        roles_sync()
+        user.groups.set([Group.objects.get(name=role)])
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    return password, device.config_url

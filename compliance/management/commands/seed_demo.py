@@ -4,16 +4,15 @@ prints the same login and key (kept in .data/demo-credentials.json, outside git)
 
 import json
 import random
-import secrets
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.management.base import AuditedCommand
+from compliance.operators import demo_login_ensure
 from config.logging import luhn_valid
 from payments.cards import CardInput
 from payments.errors import AuthenticationFailed, PaydeskError
@@ -58,6 +57,16 @@ def _card_number(rng: random.Random) -> str:
     return rng.choice(GOOD_CARDS) if number == "good-visa" else number
 
 
+# Demo back-office logins: the superuser, and one operator per runbook role.
+DEMO_LOGINS: dict[str, str | None] = {
+    "admin": None,
+    "ops-admin": "payment-admin",
+    "ops-operator": "payment-operator",
+    "ops-viewer": "payment-viewer",
+    "ops-auditor": "auditor",
+}
+
+
 class Command(AuditedCommand):
     help = "Load demo data idempotently and print the URL, login and API key."
     expected_errors = (PaydeskError,)
@@ -69,7 +78,12 @@ class Command(AuditedCommand):
         credentials_path = Path(settings.DATA_DIR) / "demo-credentials.json"
         credentials = json.loads(credentials_path.read_text()) if credentials_path.exists() else {}
         merchant, _ = merchant_get_or_create(slug="demo-store", name="Demo Store")
-        credentials["password"] = self._admin(credentials.get("password"))
+        logins = credentials.setdefault("logins", {})
+        totp = {}
+        for username, role in DEMO_LOGINS.items():
+            logins[username], totp[username] = demo_login_ensure(
+                username=username, role=role, password=logins.get(username)
+            )
         credentials["api_key"] = self._api_key(merchant, credentials.get("api_key"))
         credentials_path.write_text(json.dumps(credentials))
         credentials_path.chmod(0o600)
@@ -82,7 +96,14 @@ class Command(AuditedCommand):
                     "",
                     "Paydesk demo is ready"
                     + (f" ({created} demo payments created)" if created else ""),
-                    f"  Back office:  {url}/admin/   login: admin / {credentials['password']}",
+                    f"  Back office:  {url}/admin/   login: admin / {logins['admin']}",
+                    f"                TOTP for admin (authenticator app): {totp['admin']}",
+                    "  One login per role (password, then the TOTP code):",
+                    *(
+                        f"    {name} ({role}) / {logins[name]}   {totp[name]}"
+                        for name, role in DEMO_LOGINS.items()
+                        if role
+                    ),
                     f"  API:          {url}/api/v1/payments   docs: {url}/api/v1/docs",
                     f"  Test API key: {credentials['api_key']}",
                     f"  Health:       {url}/actuator/health",
@@ -92,18 +113,6 @@ class Command(AuditedCommand):
                 ]
             )
         )
-
-    def _admin(self, password: str | None) -> str:
-        user_model = get_user_model()
-        user = user_model.objects.filter(username="admin").first()
-        if user is None or password is None or not user.check_password(password):
-            # Letters and digits guaranteed: the password policy (compliance.passwords) wants both.
-            password = password or f"{secrets.token_urlsafe(12)}a7"
-            user = user or user_model(username="admin", email="admin@paydesk.invalid")
-            user.is_staff = user.is_superuser = True
-            user.set_password(password)
-            user.save()
-        return password
 
     def _api_key(self, merchant: Any, secret: str | None) -> str:
         if secret:

@@ -31,6 +31,28 @@ def test_seed_demo_is_idempotent_and_prints_the_same_login_and_key(settings, tmp
 
 
 @pytest.mark.django_db
+def test_seed_demo_prints_one_login_per_role_each_with_its_totp(settings, tmp_path):
+    first = seed(settings, tmp_path)
+    second = seed(settings, tmp_path)
+
+    users = get_user_model().objects
+    for name, role in (
+        ("ops-admin", "payment-admin"),
+        ("ops-operator", "payment-operator"),
+        ("ops-viewer", "payment-viewer"),
+        ("ops-auditor", "auditor"),
+    ):
+        line = re.search(rf"{name} \({role}\) / (\S+)   (otpauth://totp/\S+)", first)
+        assert line, first
+        assert line.group(0) in second  # same password and TOTP secret on every run
+        user = users.get(username=name)
+        assert user.check_password(line.group(1))
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+        assert not user.is_superuser
+    assert re.search(r"TOTP for admin \(authenticator app\): otpauth://totp/", first)
+
+
+@pytest.mark.django_db
 def test_seed_demo_spreads_payments_across_statuses_currencies_and_days(settings, tmp_path):
     seed(settings, tmp_path)
 
