@@ -171,3 +171,25 @@ def gateway_calls(monkeypatch) -> GatewayCalls:
 
         monkeypatch.setattr(SandboxGateway, operation, counted)
     return calls
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's superuser client, signed in with the second factor too."""
+    operator_login(client, admin_user)
+    return client
+
+
+def operator_login(client, user) -> None:
+    """Sign `user` in to the back office as after password and TOTP code (the admin refuses
+    sessions without the second factor)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user).first() or TOTPDevice.objects.create(
+        user=user, name="default", confirmed=True
+    )
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

@@ -9,6 +9,7 @@ from audit.context import acting_as, cli_context
 from audit.models import AuditLog
 from fraud.ip_blocks import ip_block_create, ip_is_blocked
 from fraud.models import IpBlock
+from tests.conftest import operator_login
 from tests.fraud.threats import ATTACKER_IP, OTHER_IP
 
 CHANGELIST = "/admin/fraud/ipblock/"
@@ -82,7 +83,7 @@ def test_staff_who_may_only_view_ip_blocks_are_not_offered_the_lift_action(block
     viewer = User.objects.create_user("viewer", password="x" * 16, is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_ipblock"))
     client = Client()
-    client.force_login(viewer)
+    operator_login(client, viewer)
 
     listing = client.get(CHANGELIST)
 

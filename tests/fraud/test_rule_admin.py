@@ -23,7 +23,7 @@ from fraud.models import (
 )
 from fraud.rules import RuleError, RuleSpec
 from fraud.services import fraud_rules_apply
-from tests.conftest import create_payment
+from tests.conftest import create_payment, operator_login
 
 CHANGELIST = "/admin/fraud/fraudrule/"
 VELOCITY_RULE = "Unusual Transaction Pattern"  # the runbook's rules, in every test database
@@ -42,7 +42,7 @@ def operator(*, can_change: bool) -> tuple[User, Client]:
     if can_change:
         user.user_permissions.add(Permission.objects.get(codename="change_fraudrule"))
     client = Client()
-    client.force_login(user)
+    operator_login(client, user)
     return user, client
 
 

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from audit.models import AuditLog
+from tests.conftest import operator_login
 from webhooks.models import WebhookLog
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ def operator(client, *codenames):
     )
     for codename in ("view_webhooklog", *codenames):
         user.user_permissions.add(Permission.objects.get(codename=codename))
-    client.force_login(user)
+    operator_login(client, user)
     return user
 
 

@@ -16,7 +16,7 @@ from payments.models import (
 )
 from payments.services.reconciliation import reconcile_day
 from payments.services.routing import account_credentials
-from tests.conftest import create_payment
+from tests.conftest import create_payment, operator_login
 from tests.payments.test_reconciliation import today
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def operator(client, *codenames: str):
     )
     for codename in ("view_payment", *codenames):
         user.user_permissions.add(Permission.objects.get(codename=codename))
-    client.force_login(user)
+    operator_login(client, user)
     return user
 
 

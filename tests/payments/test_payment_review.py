@@ -10,7 +10,7 @@ from fraud.services import fraud_rules_apply
 from payments.errors import InvalidRequest, StateConflict
 from payments.models import Payment, PaymentStatus, Transaction
 from payments.services.reviews import payment_review_approve, payment_review_reject
-from tests.conftest import create_payment
+from tests.conftest import create_payment, operator_login
 
 CHANGELIST = "/admin/payments/payment/"
 
@@ -67,7 +67,7 @@ def operator(client, *, can_review: bool):
     user.user_permissions.add(Permission.objects.get(codename="view_payment"))
     if can_review:
         user.user_permissions.add(Permission.objects.get(codename="review_payment"))
-    client.force_login(user)
+    operator_login(client, user)
     return user
 
 

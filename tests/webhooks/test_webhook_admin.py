@@ -6,6 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditLog
+from tests.conftest import operator_login
 from tests.webhooks.helpers import attempt_at, endpoint_for, publish
 from tests.webhooks.receiver import Answer
 from webhooks.models import OutboxEvent, WebhookDelivery
@@ -82,7 +83,7 @@ def test_replaying_and_disabling_need_their_own_permissions(merchant, receiver):
         *Permission.objects.filter(codename__in=["view_webhookdelivery", "view_webhookendpoint"])
     )
     client = Client()
-    client.force_login(operator)
+    operator_login(client, operator)
 
     assert b"replay_deliveries" not in client.get(DELIVERIES).content
     assert b"disable_endpoints" not in client.get(ENDPOINTS).content
@@ -92,6 +93,6 @@ def test_replaying_and_disabling_need_their_own_permissions(merchant, receiver):
         )
     )
     operator = User.objects.get(pk=operator.pk)  # a fresh permission cache
-    client.force_login(operator)
+    operator_login(client, operator)
     assert b"replay_deliveries" in client.get(DELIVERIES).content
     assert b"disable_endpoints" in client.get(ENDPOINTS).content
