@@ -30,3 +30,16 @@ def login_failed(
         context=context,
     )
     brute_force_check(ip_address=event.ip_address)
+
+
+def account_locked_out(
+    sender: Any, request: HttpRequest | None = None, username: str = "", **kwargs: Any
+) -> None:
+    """django-axes' `user_locked_out` receiver: the lockout itself is a security event."""
+    security_event_record(
+        event_type="auth.locked_out",
+        details={"username": str(username or "")[:150]},
+        context=replace(current_context(), ip_address=client_ip(request))
+        if request is not None
+        else None,
+    )
