@@ -66,5 +66,7 @@ def logging_config(level: str) -> dict[str, Any]:
         "loggers": {
             "django.db.backends": {"level": "INFO"},
             "pgserver": {"level": "WARNING"},
+            # django-axes logs every sign-in at INFO; lockouts are security events anyway.
+            "axes": {"level": "WARNING"},
         },
     }

@@ -1,0 +1,116 @@
+"""Every role against the back office's screens and state-changing actions, by direct URL:
+what the runbook's RBAC allows is reachable, the rest is refused (403, a redirect to sign in,
+or an action that is not offered and changes nothing)."""
+
+import pytest
+from django.test import Client
+
+from compliance.operators import operator_create
+from fraud.models import FraudRule
+from payments.models import GatewayBreaker, Payment, Refund
+from tests.conftest import create_payment, operator_login
+
+pytestmark = pytest.mark.django_db
+ROLES = ("payment-admin", "payment-operator", "payment-viewer", "auditor")
+
+# (screen, URL, roles that may see it)
+SCREENS = [
+    ("payments", "/admin/payments/payment/", set(ROLES)),
+    ("refunds", "/admin/payments/refund/", set(ROLES)),
+    ("fraud checks", "/admin/fraud/fraudcheck/", set(ROLES)),
+    ("webhook deliveries", "/admin/webhooks/webhookdelivery/", set(ROLES)),
+    ("audit log", "/admin/audit/auditlog/", set(ROLES)),
+    ("security events", "/admin/audit/securityevent/", set(ROLES)),
+    ("new gateway account", "/admin/payments/gatewayaccount/add/", {"payment-admin"}),
+    ("compliance exports", "/admin/compliance/complianceexport/", {"auditor"}),
+]
+
+
+def signed_in(role: str) -> Client:
+    created = operator_create(
+        username=f"as-{role}", email=f"{role}@example.com", role=role, password="matrix-pass-2024"
+    )
+    client = Client()
+    operator_login(client, created.user)
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("screen", "url", "allowed"), SCREENS, ids=[s[0] for s in SCREENS])
+def test_each_role_sees_exactly_its_screens(role, screen, url, allowed):
+    response = signed_in(role).get(url)
+
+    if role in allowed:
+        assert response.status_code == 200, (role, screen)
+    else:
+        assert response.status_code in (302, 403), (role, screen, response.status_code)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_refunding_from_the_back_office_follows_payment_refund(role, api_client):
+    paid = create_payment(api_client).json()["id"]
+    client = signed_in(role)
+
+    page = client.get("/admin/payments/payment/")
+    client.post(
+        "/admin/payments/payment/",
+        {
+            "action": "refund_payments",
+            "_selected_action": [paid],
+            "apply": "1",
+            "reason": "requested_by_customer",
+            "amount": "",
+            "note": "",
+        },
+    )
+
+    may_refund = role in ("payment-admin", "payment-operator")
+    assert (b"refund_payments" in page.content) is may_refund
+    assert Refund.objects.filter(payment_id=paid).exists() is may_refund
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_breaker_overrides_need_payment_configure(role):
+    GatewayBreaker.objects.create(gateway="sandbox")
+    client = signed_in(role)
+
+    client.post(
+        "/admin/payments/gatewaybreaker/",
+        {
+            "action": "breaker_forced_open",
+            "_selected_action": ["sandbox"],
+            "apply": "1",
+            "reason": "matrix test reason",
+        },
+    )
+
+    expected = "forced_open" if role == "payment-admin" else ""
+    assert GatewayBreaker.objects.get().override == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_editing_fraud_rules_needs_payment_configure(role):
+    rule = FraudRule.objects.filter(kind="velocity").first() or FraudRule.objects.first()
+    response = signed_in(role).get(f"/admin/fraud/fraudrule/{rule.pk}/edit-rule/")
+
+    assert (response.status_code == 200) is (role == "payment-admin"), response.status_code
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_review_decisions_need_payment_write(role, api_client):
+    paid = create_payment(api_client).json()["id"]
+    Payment.objects.filter(pk=paid).update(status="UNDER_REVIEW")
+    client = signed_in(role)
+
+    client.post(
+        "/admin/payments/payment/",
+        {
+            "action": "reject_review",
+            "_selected_action": [paid],
+            "apply": "1",
+            "reason": "matrix says no",
+        },
+    )
+
+    rejected = Payment.objects.get(pk=paid).status == "CANCELLED"
+    assert rejected is (role == "payment-admin")
