@@ -21,6 +21,7 @@ from payments.models import (
     Transaction,
 )
 from payments.money import format_amount
+from payments.timeline import payment_timeline
 
 
 @admin.register(Merchant)
@@ -87,7 +88,7 @@ class TransactionInline(admin.TabularInline):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     actions = [refund_payments, approve_review, reject_review]
-    readonly_fields = ["fraud_explanation", "customer_history"]
+    readonly_fields = ["timeline", "fraud_explanation", "customer_history"]
     list_display = [
         "id",
         "merchant",
@@ -109,6 +110,22 @@ class PaymentAdmin(ReadOnlyAdmin):
         if request.GET.get("status__exact") == PaymentStatus.UNDER_REVIEW:
             return ["created_at", "id"]
         return super().get_ordering(request)
+
+    @admin.display(description="Timeline")
+    def timeline(self, payment: Payment) -> str:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.kind, entry.summary, entry.actor)
+                for entry in payment_timeline(payment)
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>when (UTC)</th><th>what</th><th>detail</th><th>who</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="Customer's recent payments")
     def customer_history(self, payment: Payment) -> str:

@@ -1,6 +1,8 @@
 """Back office for money movement: refunds, gateway accounts, circuit breakers, recovery and
 reconciliation screens, each allowed only with its permission and audited."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
@@ -180,3 +182,27 @@ def test_recovery_and_reconciliation_screens_render(client):
 
     assert client.get("/admin/payments/recoverycheck/", {"flagged": "yes"}).status_code == 200
     assert client.get("/admin/payments/reconciliationrun/").status_code == 200
+
+
+def test_the_payment_page_shows_its_timeline_in_order(client, api_client):
+    paid = create_payment(api_client, amount=10000).json()["id"]
+    operator(client, "refund_payment")
+    client.post(PAYMENTS, refund_form([paid], amount="25.00", note="Late delivery"))
+
+    page = client.get(f"{PAYMENTS}{paid}/change/").content.decode()
+
+    timeline = page[page.index("when (UTC)") :]
+    for marker in (
+        "payment.created (success)",
+        "allow (score 0)",
+        "SALE SUCCEEDED 100.00 USD at sandbox",
+        "refund.created (success)",
+        "25.00 USD requested_by_customer: COMPLETED",
+        "REFUND SUCCEEDED 25.00 USD at sandbox",
+    ):
+        assert marker in timeline, marker
+    # Sorted by time (within one test transaction many rows share a timestamp).
+    times = re.findall(r"<tr><td>([0-9: -]{19})</td>", timeline)
+    assert times == sorted(times) and len(times) >= 6
+    assert ">operator<" in timeline  # who refunded
+    assert "4242424242424242" not in page

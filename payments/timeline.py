@@ -1,0 +1,74 @@
+"""Everything that happened to one payment, in time order, for the operator's payment page:
+the fraud check, each gateway operation, refunds, disputes, and every audit entry about the
+payment or its refunds. Each source is read by an indexed column; card data appears only as
+stored (masked)."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from audit.models import AuditLog
+from fraud.models import FraudCheck
+from payments.models import Dispute, Payment, Refund, Transaction
+from payments.money import format_amount
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str
+    summary: str
+    actor: str = ""
+
+
+def payment_timeline(payment: Payment, *, limit: int = 200) -> list[TimelineEntry]:
+    def money(amount: int, currency: str) -> str:
+        return f"{format_amount(amount, currency)} {currency}"
+
+    entries = [
+        TimelineEntry(
+            check.created_at,
+            "fraud check",
+            f"{check.decision} (score {check.score})"
+            + "".join(f"; {hit['rule']} → {hit['action']}" for hit in check.fired),
+        )
+        for check in FraudCheck.objects.filter(payment_id=payment.id)
+    ]
+    entries += [
+        TimelineEntry(
+            txn.created_at,
+            "gateway",
+            f"{txn.kind} {txn.status} {money(txn.amount, txn.currency)} at {txn.gateway}"
+            + (f" ({txn.error_code})" if txn.error_code else "")
+            + (f", {txn.latency_ms} ms" if txn.latency_ms else ""),
+        )
+        for txn in Transaction.objects.filter(payment=payment)
+    ]
+    refunds = list(Refund.objects.filter(payment=payment))
+    entries += [
+        TimelineEntry(
+            refund.created_at,
+            "refund",
+            f"{refund.id} {money(refund.amount, refund.currency)} {refund.reason}: "
+            f"{refund.status}" + (f" ({refund.error_code})" if refund.error_code else ""),
+            refund.created_by,
+        )
+        for refund in refunds
+    ]
+    entries += [
+        TimelineEntry(
+            dispute.created_at,
+            "dispute",
+            f"{dispute.id} {money(dispute.amount, dispute.currency)} {dispute.reason}: "
+            f"{dispute.status}",
+        )
+        for dispute in Dispute.objects.filter(payment=payment)
+    ]
+    audit = AuditLog.objects.filter(resource_type="payment", resource_id=payment.id)
+    refund_audit = AuditLog.objects.filter(
+        resource_type="refund", resource_id__in=[refund.id for refund in refunds]
+    )
+    entries += [
+        TimelineEntry(row.timestamp, "audit", f"{row.action} ({row.result})", row.user_id)
+        for row in [*audit[:limit], *refund_audit[:limit]]
+    ]
+    return sorted(entries, key=lambda entry: entry.at)[:limit]
