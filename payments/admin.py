@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from audit.admin import ReadOnlyAdmin
 from fraud.models import FraudCheck
 from payments import admin_inbound, admin_operations  # noqa: F401 (registers their screens)
+from payments.admin_operate import cancel_payments, capture_payments
 from payments.admin_refunds import RefundInline, refund_payments
 from payments.admin_review import approve_review, reject_review
 from payments.models import (
@@ -87,7 +88,7 @@ class TransactionInline(admin.TabularInline):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    actions = [refund_payments, approve_review, reject_review]
+    actions = [refund_payments, capture_payments, cancel_payments, approve_review, reject_review]
     readonly_fields = ["timeline", "fraud_explanation", "customer_history"]
     list_display = [
         "id",
@@ -155,6 +156,9 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.review_payment")
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.operate_payment")
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.refund_payment")

@@ -221,7 +221,10 @@ class Payment(models.Model):
     class Meta:
         db_table = "payments"
         ordering = ["-created_at", "-id"]
-        permissions = [("review_payment", "Can approve or reject payments held for fraud review")]
+        permissions = [
+            ("review_payment", "Can approve or reject payments held for fraud review"),
+            ("operate_payment", "Can capture or cancel payments from the back office"),
+        ]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="idx_payments_customer_created"),
             models.Index(

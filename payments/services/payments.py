@@ -430,9 +430,14 @@ def _fail_over(payment: Payment, call: GatewayCall, next_gateway: str, failed_ke
 
 
 def payment_capture(
-    *, merchant: Merchant, payment_id: str, amount: object = None, livemode: bool = False
+    *,
+    merchant: Merchant | None,
+    payment_id: str,
+    amount: object = None,
+    livemode: bool | None = False,
 ) -> Payment:
-    """Capture an AUTHORIZED payment, fully or partly (the rest of the hold is released)."""
+    """Capture an AUTHORIZED payment, fully or partly (the rest of the hold is released). API
+    callers pass their merchant and mode; operators pass neither."""
     with transaction.atomic():
         payment = payment_lock(payment_id=payment_id, merchant=merchant, livemode=livemode)
         if not payment.can_capture():
@@ -472,7 +477,11 @@ def payment_capture(
 
 
 def payment_cancel(
-    *, merchant: Merchant, payment_id: str, reason: str = "", livemode: bool = False
+    *,
+    merchant: Merchant | None,
+    payment_id: str,
+    reason: str = "",
+    livemode: bool | None = False,
 ) -> Payment:
     """Cancel a payment that holds no captured money: directly when nothing exists at the
     gateway yet, otherwise by voiding the authorization there first."""

@@ -5,6 +5,7 @@ or an action that is not offered and changes nothing)."""
 import pytest
 from django.test import Client
 
+from audit.models import AuditLog
 from compliance.operators import operator_create
 from fraud.models import FraudRule
 from payments.models import GatewayBreaker, Payment, Refund
@@ -114,3 +115,31 @@ def test_review_decisions_need_payment_write(role, api_client):
 
     rejected = Payment.objects.get(pk=paid).status == "CANCELLED"
     assert rejected is (role == "payment-admin")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_capture_and_cancel_need_payment_write_and_record_the_reason(role, api_client):
+    to_capture = create_payment(api_client, capture_method="manual").json()["id"]
+    to_cancel = create_payment(api_client, capture_method="manual").json()["id"]
+    client = signed_in(role)
+
+    for action, payment_id in (("capture_payments", to_capture), ("cancel_payments", to_cancel)):
+        client.post(
+            "/admin/payments/payment/",
+            {
+                "action": action,
+                "_selected_action": [payment_id],
+                "apply": "1",
+                "reason": "customer called support",
+            },
+        )
+
+    allowed = role == "payment-admin"
+    assert (Payment.objects.get(pk=to_capture).status == "COMPLETED") is allowed
+    assert (Payment.objects.get(pk=to_cancel).status == "CANCELLED") is allowed
+    requested = AuditLog.objects.filter(
+        action__in=["payment.capture_requested", "payment.cancel_requested"]
+    )
+    assert requested.count() == (2 if allowed else 0)
+    if allowed:
+        assert {row.new_value["reason"] for row in requested} == {"customer called support"}
