@@ -1,15 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django_otp.admin import OTPAdminSite
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import actuator, actuator_breakers
+from config.admin_site import PaydeskAdminSite
 from payments import inbound_views
 from payments.api.errors import api_not_found, api_server_error
 
-# The back office asks for the TOTP code at sign-in and refuses sessions without it (PCI DSS 8.4).
-admin.site.__class__ = OTPAdminSite
+# The back office asks for the TOTP code at sign-in and refuses sessions without it (PCI DSS 8.4);
+# its home page is the operations dashboard.
+admin.site.__class__ = PaydeskAdminSite
 
 urlpatterns = [
     path("actuator/health", actuator.health, name="actuator-health"),
