@@ -1,0 +1,70 @@
+"""The back office in a real browser (Debian's chromium, driven by Playwright) against a live
+server: an operator signs in with the TOTP code, sees the dashboard, finds a payment, refunds
+part of it with a reason, and finds the refund in the payment's timeline and the audit log.
+
+Database work happens before and after the browser runs: Playwright's sync API keeps an event
+loop in this thread, in which Django refuses ORM calls."""
+
+from pathlib import Path
+
+import pytest
+from django_otp.oath import totp
+from playwright.sync_api import expect, sync_playwright
+
+from compliance.operators import operator_create
+from payments.models import Refund
+from tests.conftest import create_payment
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium (.ci/run installs it)"
+    ),
+]
+PASSWORD = "browser-pass-2024"
+
+
+def test_an_operator_signs_in_with_totp_and_refunds_part_of_a_payment(live_server, api_client):
+    payment_id = create_payment(api_client, amount=1000).json()["id"]
+    operator = operator_create(
+        username="browser-op", email="op@example.com", role="payment-operator", password=PASSWORD
+    )
+    device = operator.user.totpdevice_set.get()
+    key = device.bin_key
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+        page.fill("input[name=username]", "browser-op")
+        page.fill("input[name=password]", PASSWORD)
+        page.fill("input[name=otp_token]", str(totp(key)).zfill(6))
+        page.click("input[type=submit]")
+        expect(page.locator("#dashboard")).to_contain_text("Success rate")
+
+        page.goto(f"{live_server.url}/admin/payments/payment/?q={payment_id}")
+        page.check(f"input[name=_selected_action][value={payment_id}]")
+        page.select_option("select[name=action]", "refund_payments")
+        page.click("button[name=index]")
+        page.fill("input[name=amount]", "2.50")
+        page.select_option("select[name=reason]", "requested_by_customer")
+        page.fill("textarea[name=note]", "Scratched box")
+        page.click("input[name=apply]")
+        expect(page.locator(".messagelist")).to_contain_text("Refunded: 1")
+
+        page.goto(f"{live_server.url}/admin/payments/payment/{payment_id}/change/")
+        timeline = page.locator("table", has_text="when (UTC)")
+        expect(timeline).to_contain_text("2.50 USD requested_by_customer: COMPLETED")
+        expect(timeline).to_contain_text("refund.created (success)")
+
+        page.goto(f"{live_server.url}/admin/audit/auditlog/?action__exact=refund.created")
+        expect(page.locator("#result_list")).to_contain_text("refund.created")
+        browser.close()
+
+    refund = Refund.objects.get(payment_id=payment_id)
+    assert (refund.amount, refund.created_by, refund.note) == (250, "browser-op", "Scratched box")
