@@ -92,18 +92,18 @@ def refund_create(
     reason = refund_reason_validate(reason, note)
     with transaction.atomic():
         payment = payment_lock(payment_id=payment_id, merchant=merchant, livemode=livemode)
-        if payment.status != PaymentStatus.COMPLETED:
-            raise StateConflict(
-                f"Only COMPLETED payments can be refunded; this one is {payment.status}.",
-                code=ErrorCode.PAYMENT_UNEXPECTED_STATE,
-            )
-        remaining = payment.amount_captured - payment.amount_refunded
-        if remaining <= 0:
+        if not payment.can_refund():
+            if payment.status != PaymentStatus.COMPLETED:
+                raise StateConflict(
+                    f"Only COMPLETED payments can be refunded; this one is {payment.status}.",
+                    code=ErrorCode.PAYMENT_UNEXPECTED_STATE,
+                )
             raise InvalidRequest(
                 f"Payment {payment.id} has already been refunded in full.",
                 code=ErrorCode.CHARGE_ALREADY_REFUNDED,
                 param="amount",
             )
+        remaining = payment.amount_captured - payment.amount_refunded
         amount = remaining if amount is None else amount_validate(amount)
         if amount > remaining:
             raise InvalidRequest(
