@@ -57,6 +57,30 @@ def confirm_then_apply(
         if done:
             messages.success(request, f"{verb.capitalize()}: {done}.")
         return None
+    return confirmation_page(
+        request,
+        queryset,
+        form=form,
+        action=action,
+        verb=verb,
+        label=label,
+        intro=intro,
+        cancel_url=cancel_url,
+    )
+
+
+def confirmation_page(
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    form: forms.Form,
+    action: str,
+    verb: str,
+    label: Callable[[Model], str] = str,
+    intro: str = "",
+    cancel_url: str = "",
+) -> TemplateResponse:
+    """The page that lists the selected objects and asks for the action's form."""
     meta = queryset.model._meta
     return TemplateResponse(
         request,

@@ -24,6 +24,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "payment:refund": ("payments.refund_payment",),
     "payment:configure": (
         "payments.configure_gateways",
+        "payments.manage_api_keys",
         "fraud.change_fraudrule",
         "fraud.change_ipblock",
         "webhooks.disable_webhookendpoint",

@@ -8,12 +8,15 @@ from django.utils.html import format_html, format_html_join
 
 from audit.admin import ReadOnlyAdmin
 from fraud.models import FraudCheck
-from payments import admin_inbound, admin_operations  # noqa: F401 (registers their screens)
+from payments import (  # noqa: F401 (they register their screens)
+    admin_api_keys,
+    admin_inbound,
+    admin_operations,
+)
 from payments.admin_operate import cancel_payments, capture_payments
 from payments.admin_refunds import RefundInline, refund_payments
 from payments.admin_review import approve_review, reject_review
 from payments.models import (
-    ApiKey,
     Customer,
     Merchant,
     Payment,
@@ -29,23 +32,6 @@ from payments.timeline import payment_timeline
 class MerchantAdmin(ReadOnlyAdmin):
     list_display = ["name", "slug", "id", "default_gateway", "is_active", "created_at"]
     search_fields = ["name", "slug", "id"]
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyAdmin):
-    list_display = [
-        "masked",
-        "merchant",
-        "mode",
-        "scopes",
-        "created_at",
-        "last_used_at",
-        "expires_at",
-        "revoked_at",
-    ]
-    list_filter = ["mode"]
-    search_fields = ["id", "merchant__slug"]
-    exclude = ["key_hash"]
 
 
 @admin.register(Customer)

@@ -66,6 +66,7 @@ class ApiKey(models.Model):
     class Meta:
         db_table = "api_keys"
         ordering = ["-created_at"]
+        permissions = [("manage_api_keys", "Can generate, rotate and revoke API keys")]
 
     def __str__(self) -> str:
         return self.masked
