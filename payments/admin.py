@@ -2,6 +2,7 @@
 that call the same services as the API (admin_review, admin_refunds, admin_operations)."""
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -16,6 +17,7 @@ from payments import (  # noqa: F401 (they register their screens)
 from payments.admin_operate import cancel_payments, capture_payments
 from payments.admin_refunds import RefundInline, refund_payments
 from payments.admin_review import approve_review, reject_review
+from payments.admin_search import export_payments_csv, payment_search_q
 from payments.models import (
     Customer,
     Merchant,
@@ -74,7 +76,14 @@ class TransactionInline(admin.TabularInline):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    actions = [refund_payments, capture_payments, cancel_payments, approve_review, reject_review]
+    actions = [
+        refund_payments,
+        capture_payments,
+        cancel_payments,
+        approve_review,
+        reject_review,
+        export_payments_csv,
+    ]
     readonly_fields = ["timeline", "fraud_explanation", "customer_history"]
     list_display = [
         "id",
@@ -86,11 +95,22 @@ class PaymentAdmin(ReadOnlyAdmin):
         "created_at",
     ]
     list_filter = ["status", "gateway", "currency", "capture_method"]
-    search_fields = ["=id", "=customer__id", "=gateway_reference"]
+    # id, customer, gateway reference, email, card last 4, amount: see payment_search_q.
+    search_fields = ["=id"]
+    search_help_text = (
+        "Payment or customer id, gateway reference, email, card last 4, amount (25.00)"
+    )
     date_hierarchy = "created_at"
     list_select_related = ["merchant"]
     show_full_result_count = False
     inlines = [TransactionInline, RefundInline]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(payment_search_q(search_term)), False
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         # The review queue (status UNDER_REVIEW) is worked oldest first.

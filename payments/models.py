@@ -125,6 +125,8 @@ class PaymentMethod(models.Model):
     class Meta:
         db_table = "payment_methods"
         ordering = ["-created_at", "-id"]
+        # Operators search payments by the card's last 4 digits.
+        indexes = [models.Index(fields=["card_last4"], name="idx_payment_methods_last4")]
 
     def __str__(self) -> str:
         return self.display
@@ -232,6 +234,10 @@ class Payment(models.Model):
                 fields=["merchant", "-created_at", "-id"], name="idx_payments_merchant_created"
             ),
             models.Index(fields=["status", "created_at"], name="idx_payments_status_created"),
+            # Webhooks, reconciliation and operators find payments by the gateway's id.
+            models.Index(
+                fields=["gateway", "gateway_reference"], name="idx_payments_gateway_reference"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

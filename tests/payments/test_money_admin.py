@@ -206,3 +206,48 @@ def test_the_payment_page_shows_its_timeline_in_order(client, api_client):
     assert times == sorted(times) and len(times) >= 6
     assert ">operator<" in timeline  # who refunded
     assert "4242424242424242" not in page
+
+
+@pytest.mark.parametrize(
+    ("term", "finds"),
+    [
+        ("by-id", True),
+        ("by-reference", True),
+        ("shopper@example.com", True),
+        ("SHOPPER@example.com", True),
+        ("1881", True),  # the card's last 4
+        ("25.00", True),
+        ("25.01", False),
+        ("0000", False),
+        ("'; DROP TABLE payments; --", False),
+    ],
+)
+def test_operators_find_payments_by_what_they_know(client, api_client, term, finds):
+    body = create_payment(
+        api_client, "4012888888881881", amount=2500, receipt_email="shopper@example.com"
+    ).json()
+    other = create_payment(api_client, amount=999).json()["id"]
+    payment = Payment.objects.get(pk=body["id"])
+    term = {"by-id": payment.id, "by-reference": payment.gateway_reference}.get(term, term)
+    operator(client)
+
+    page = client.get(PAYMENTS, {"q": term}).content.decode()
+
+    assert (payment.id in page) is finds
+    assert other not in page
+
+
+def test_the_filtered_list_exports_as_csv_with_masked_cards_only(client, api_client):
+    ids = [create_payment(api_client, amount=1000 + n).json()["id"] for n in range(3)]
+    operator(client)
+
+    response = client.post(
+        PAYMENTS, {"action": "export_payments_csv", "_selected_action": ids, "select_across": "0"}
+    )
+
+    rows = b"".join(response.streaming_content).decode().splitlines()
+    assert rows[0].startswith("id,created_at,merchant")
+    assert sorted(row.split(",")[0] for row in rows[1:]) == sorted(ids)
+    assert "visa •••• 4242" in rows[1]
+    assert "4242424242424242" not in "".join(rows)
+    assert AuditLog.objects.filter(action="payments.exported").exists()
