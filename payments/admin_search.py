@@ -42,6 +42,8 @@ def payment_search_q(term: str) -> Q:
     term = term.strip()
     found = Q(pk=term) | Q(customer_id=term) | Q(gateway_reference=term)
     if "@" in term:
+        # No index serves a case-insensitive email match: combine it with a date filter on
+        # large tables.
         found |= Q(receipt_email__iexact=term) | Q(customer__email__iexact=term)
     if _LAST4.match(term):
         found |= Q(payment_method__card_last4=term)

@@ -234,10 +234,10 @@ class Payment(models.Model):
                 fields=["merchant", "-created_at", "-id"], name="idx_payments_merchant_created"
             ),
             models.Index(fields=["status", "created_at"], name="idx_payments_status_created"),
-            # Webhooks, reconciliation and operators find payments by the gateway's id.
-            models.Index(
-                fields=["gateway", "gateway_reference"], name="idx_payments_gateway_reference"
-            ),
+            # Webhooks, reconciliation and operators find payments by the gateway's id, and
+            # operators by amount.
+            models.Index(fields=["gateway_reference"], name="idx_payments_gateway_reference"),
+            models.Index(fields=["amount", "-created_at"], name="idx_payments_amount"),
         ]
         constraints = [
             models.CheckConstraint(
