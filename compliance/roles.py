@@ -16,6 +16,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "payment:read": ("payments.view_*", "fraud.view_*", "webhooks.view_*"),
     "payment:write": (
         "payments.review_payment",
+        "payments.approve_refund",
         "payments.operate_payment",
         "payments.resolve_reconciliation",
         "webhooks.change_webhooklog",

@@ -190,6 +190,10 @@ PAYPAL_CLIENT_ID = env.str("PAYPAL_CLIENT_ID", default="")
 PAYPAL_CLIENT_SECRET = env.str("PAYPAL_CLIENT_SECRET", default="")
 PAYPAL_API_BASE = env.str("PAYPAL_API_BASE", default="https://api-m.sandbox.paypal.com")
 
+# Four eyes: a back-office refund above this many minor units (whatever the currency) needs a
+# second operator's approval.
+FOUR_EYES_REFUND_THRESHOLD = env.int("FOUR_EYES_REFUND_THRESHOLD", default=50_000)
+
 # Circuit breakers (payments.services.breakers): open when at least BREAKER_MIN_CALLS calls
 # within BREAKER_WINDOW_SECONDS include BREAKER_ERROR_RATE gateway errors; probe after
 # BREAKER_OPEN_SECONDS.

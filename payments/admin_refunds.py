@@ -4,16 +4,16 @@ a reason, and (for one payment) an amount in major units."""
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.admin import ReadOnlyAdmin
-from payments.admin_actions import confirm_then_apply
+from payments.admin_actions import ReasonForm, confirm_then_apply
 from payments.errors import ErrorCode, InvalidRequest
-from payments.models import Payment, Refund, RefundReason
+from payments.models import Payment, Refund, RefundApproval, RefundReason
 from payments.money import format_amount, parse_amount
-from payments.services.refunds import refund_create
+from payments.services.approvals import refund_approval_decide, refund_by_operator
 
 
 class RefundForm(forms.Form):
@@ -46,13 +46,19 @@ def _refund(request: HttpRequest, payment: Payment, data: dict[str, Any], many: 
             raise InvalidRequest(
                 f"Amount: {exc}.", code=ErrorCode.PARAMETER_INVALID, param="amount"
             ) from exc
-    refund_create(
-        payment_id=payment.id,
+    outcome = refund_by_operator(
+        payment=payment,
         amount=amount,
         reason=data["reason"],
         note=data["note"],
         operator=request.user.get_username(),
     )
+    if isinstance(outcome, RefundApproval):
+        messages.info(
+            request,
+            f"{payment.id}: above the four-eyes threshold, so it waits for another operator's "
+            "approval (Refund approvals).",
+        )
 
 
 @admin.action(description="Refund payments (full, or part of one)", permissions=["refund"])
@@ -107,3 +113,58 @@ class RefundAdmin(ReadOnlyAdmin):
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, refund: Refund) -> str:
         return f"{format_amount(refund.amount, refund.currency)} {refund.currency}"
+
+
+def _decide(request: HttpRequest, queryset: QuerySet[RefundApproval], approve: bool) -> Any:
+    return confirm_then_apply(
+        request,
+        queryset,
+        form_class=ReasonForm,
+        action="approve_refunds" if approve else "reject_refunds",
+        verb="approved" if approve else "rejected",
+        apply=lambda approval, data: refund_approval_decide(
+            approval_id=approval.id,
+            approver=request.user.get_username(),
+            approve=approve,
+            note=data["reason"],
+        ),
+        label=lambda approval: (
+            f"#{approval.id} {approval.payment_id}: "
+            f"{'all' if approval.amount is None else approval.amount} "
+            f"({approval.reason}) by {approval.requested_by}"
+        ),
+    )
+
+
+@admin.action(description="Approve (the refund is made)", permissions=["approve"])
+def approve_refunds(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> Any:
+    return _decide(request, queryset, approve=True)
+
+
+@admin.action(description="Reject", permissions=["approve"])
+def reject_refunds(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> Any:
+    return _decide(request, queryset, approve=False)
+
+
+@admin.register(RefundApproval)
+class RefundApprovalAdmin(ReadOnlyAdmin):
+    """The queue of large refunds waiting for a second operator, oldest first."""
+
+    list_display = [
+        "requested_at",
+        "payment",
+        "amount",
+        "reason",
+        "note",
+        "requested_by",
+        "status",
+        "decided_by",
+        "refund",
+        "error",
+    ]
+    list_filter = ["status"]
+    search_fields = ["=payment__id", "requested_by"]
+    actions = [approve_refunds, reject_refunds]
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.approve_refund")

@@ -663,6 +663,43 @@ class Dispute(models.Model):
         return f"{self.id} {self.status}"
 
 
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending"
+    APPROVED = "approved", "Approved and carried out"
+    REJECTED = "rejected"
+    FAILED = "failed", "Approved, but carrying it out failed"
+
+
+class RefundApproval(models.Model):
+    """Four eyes: a back-office refund above FOUR_EYES_REFUND_THRESHOLD waits here until a
+    second operator, with the permission to approve, approves or rejects it."""
+
+    id = models.BigAutoField(primary_key=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="approvals")
+    amount = models.BigIntegerField(null=True, blank=True, db_comment="Minor units; empty: all")
+    reason = models.CharField(max_length=30, choices=RefundReason.choices)
+    note = models.CharField(max_length=500, blank=True, default="")
+    requested_by = models.CharField(max_length=150)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    decided_by = models.CharField(max_length=150, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True, default="")
+    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT)
+    error = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        db_table = "refund_approvals"
+        ordering = ["requested_at"]
+        permissions = [("approve_refund", "Can approve another operator's large refund")]
+        indexes = [models.Index(fields=["status", "requested_at"], name="idx_approvals_queue")]
+
+    def __str__(self) -> str:
+        return f"refund of {self.payment_id} by {self.requested_by} ({self.status})"
+
+
 class IdempotencyStatus(models.TextChoices):
     """A claimed key is IN_PROGRESS until its response is stored."""
 
