@@ -1,3 +1,4 @@
+from csp.decorators import csp_exempt
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django_prometheus.exports import ExportToDjangoView
@@ -35,8 +36,10 @@ urlpatterns = [
     ),
     path(
         "api/v1/docs",
-        SpectacularSwaggerView.as_view(
-            url_name="api-schema", authentication_classes=[], permission_classes=[]
+        csp_exempt()(
+            SpectacularSwaggerView.as_view(
+                url_name="api-schema", authentication_classes=[], permission_classes=[]
+            )
         ),
         name="api-docs",
     ),
