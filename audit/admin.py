@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from audit.models import AuditLog, SecurityEvent
+from audit.scoping import GlobalDataAdmin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,7 +22,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin):
+class AuditLogAdmin(GlobalDataAdmin, ReadOnlyAdmin):
     list_display = [
         "timestamp",
         "user_id",
@@ -38,7 +39,7 @@ class AuditLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(ReadOnlyAdmin):
+class SecurityEventAdmin(GlobalDataAdmin, ReadOnlyAdmin):
     list_display = ["created_at", "event_type", "user_id", "ip_address"]
     list_filter = ["event_type"]
     search_fields = ["ip_address", "user_id"]

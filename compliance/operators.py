@@ -1,6 +1,7 @@
 """Onboarding back-office operators: a user with one role and a TOTP device, audited."""
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model, password_validation
@@ -8,9 +9,12 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from guardian.shortcuts import assign_perm
 
+from audit.scoping import SCOPE_APP, SCOPE_CODENAME
 from audit.services import audit_record, security_event_record
 from compliance.roles import ROLES, roles_sync
+from payments.models import Merchant
 
 
 class OperatorError(Exception):
@@ -25,7 +29,12 @@ class NewOperator:
 
 
 def operator_create(
-    *, username: str, email: str, role: str, password: str | None = None
+    *,
+    username: str,
+    email: str,
+    role: str,
+    password: str | None = None,
+    merchants: Sequence[Merchant] = (),
 ) -> NewOperator:
     """A staff user in exactly one role, with a confirmed TOTP device. The password (given or
     generated) must pass the password policy (≥ 12 characters, letters and digits)."""
@@ -47,11 +56,18 @@ def operator_create(
         user.save()
         user.groups.set([Group.objects.get(name=role)])
         device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+        for merchant in merchants:  # limited to these merchants (audit.scoping)
+            assign_perm(f"{SCOPE_APP}.{SCOPE_CODENAME}", user, merchant)
         audit_record(
             action="operator.created",
             resource_type="user",
             resource_id=str(user.pk),
-            new={"username": username, "email": email, "role": role},
+            new={
+                "username": username,
+                "email": email,
+                "role": role,
+                "merchants": [merchant.id for merchant in merchants] or "all",
+            },
         )
         security_event_record(
             event_type="operator.role_changed",

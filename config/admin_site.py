@@ -7,6 +7,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django_otp.admin import OTPAdminSite
 
+from audit.scoping import operator_merchant_ids
+
 
 class PaydeskAdminSite(OTPAdminSite):
     site_header = "Paydesk back office"
@@ -22,6 +24,6 @@ class PaydeskAdminSite(OTPAdminSite):
         context = dict(extra_context or {})
         if request.user.has_perm("payments.view_payment"):
             window = request.GET.get("window", "day")
-            context["dashboard"] = dashboard(window)
+            context["dashboard"] = dashboard(window, merchants=operator_merchant_ids(request.user))
             context["windows"] = list(WINDOWS)
         return super().index(request, context)

@@ -14,6 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
 from audit.admin import ReadOnlyAdmin
+from audit.scoping import GlobalDataAdmin, MerchantScopedAdmin
 from fraud.admin_rules import CHANGE_PERMISSION, DryRunForm, RuleEditForm
 from fraud.dry_run import DEFAULT_DAYS, DryRunResult, rule_dry_run
 from fraud.ip_blocks import active_block_q, ip_block_is_active, ip_block_lift
@@ -38,7 +39,7 @@ class ActiveBlockFilter(admin.SimpleListFilter):
 
 
 @admin.register(IpBlock)
-class IpBlockAdmin(ReadOnlyAdmin):
+class IpBlockAdmin(GlobalDataAdmin, ReadOnlyAdmin):
     list_display = [
         "ip_address",
         "active",
@@ -88,7 +89,7 @@ class IpBlockAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FraudRule)
-class FraudRuleAdmin(ReadOnlyAdmin):
+class FraudRuleAdmin(GlobalDataAdmin, ReadOnlyAdmin):
     list_display = [
         "name",
         "kind",
@@ -264,7 +265,7 @@ class FraudRuleAdmin(ReadOnlyAdmin):
 
 
 @admin.register(FraudCheck)
-class FraudCheckAdmin(ReadOnlyAdmin):
+class FraudCheckAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     list_display = ["created_at", "payment_id", "merchant_id", "decision", "score"]
     list_filter = ["decision"]
     search_fields = ["payment_id", "merchant_id"]
@@ -273,7 +274,7 @@ class FraudCheckAdmin(ReadOnlyAdmin):
 
 
 @admin.register(BlocklistEntry)
-class BlocklistEntryAdmin(ReadOnlyAdmin):
+class BlocklistEntryAdmin(GlobalDataAdmin, ReadOnlyAdmin):
     list_display = ["kind", "value", "reason", "created_by", "created_at", "expires_at"]
     list_filter = ["kind"]
     search_fields = ["value"]

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import ReadOnlyAdmin
+from audit.scoping import MerchantScopedAdmin
 from fraud.models import FraudCheck
 from payments import (  # noqa: F401 (they register their screens)
     admin_api_keys,
@@ -31,20 +32,21 @@ from payments.timeline import payment_timeline
 
 
 @admin.register(Merchant)
-class MerchantAdmin(ReadOnlyAdmin):
+class MerchantAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
+    merchant_field = "id"
     list_display = ["name", "slug", "id", "default_gateway", "is_active", "created_at"]
     search_fields = ["name", "slug", "id"]
 
 
 @admin.register(Customer)
-class CustomerAdmin(ReadOnlyAdmin):
+class CustomerAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     list_display = ["id", "merchant", "email", "name", "created_at"]
     search_fields = ["id", "email"]
     show_full_result_count = False
 
 
 @admin.register(PaymentMethod)
-class PaymentMethodAdmin(ReadOnlyAdmin):
+class PaymentMethodAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     list_display = ["id", "display", "card_exp_month", "card_exp_year", "customer", "created_at"]
     search_fields = ["id", "card_last4", "card_fingerprint"]
     exclude = ["vault_key_version", "vault_wrapped_key", "vault_ciphertext"]
@@ -75,7 +77,7 @@ class TransactionInline(admin.TabularInline):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     actions = [
         refund_payments,
         capture_payments,

@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 
 from audit.admin import ReadOnlyAdmin
 from audit.admin_actions import confirmation_page
+from audit.scoping import MerchantScopedAdmin
 from payments.admin_actions import ReasonForm, confirm_then_apply
 from payments.errors import PaydeskError
 from payments.models import ApiKey, ApiKeyMode, ApiKeyScope, Merchant
@@ -90,7 +91,7 @@ def revoke_keys(modeladmin: Any, request: HttpRequest, queryset: QuerySet[ApiKey
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnlyAdmin):
+class ApiKeyAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "masked",
         "merchant",

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.admin import ReadOnlyAdmin
+from audit.scoping import GlobalDataAdmin, MerchantScopedAdmin
 from payments.admin_actions import ReasonForm, confirm_then_apply
 from payments.errors import ErrorCode, InvalidRequest
 from payments.models import Dispute
@@ -42,7 +43,7 @@ def replay_webhooks(modeladmin: Any, request: HttpRequest, queryset: QuerySet[We
 
 
 @admin.register(WebhookLog)
-class WebhookLogAdmin(ReadOnlyAdmin):
+class WebhookLogAdmin(GlobalDataAdmin, ReadOnlyAdmin):
     list_display = [
         "received_at",
         "provider",
@@ -65,7 +66,7 @@ class WebhookLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "id",
         "payment",

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.admin import ReadOnlyAdmin
+from audit.scoping import GlobalDataAdmin, MerchantScopedAdmin
 from payments.admin_actions import ReasonForm, confirm_then_apply
 from payments.gateways import CREDENTIAL_FIELDS
 from payments.models import (
@@ -63,7 +64,7 @@ class GatewayAccountForm(forms.ModelForm):
 
 
 @admin.register(GatewayAccount)
-class GatewayAccountAdmin(admin.ModelAdmin):
+class GatewayAccountAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     form = GatewayAccountForm
     list_display = ["merchant", "gateway", "livemode", "enabled", "priority", "rules", "updated_at"]
     list_filter = ["gateway", "livemode", "enabled"]
@@ -129,7 +130,7 @@ def _override_action(override: str, description: str) -> Any:
 
 
 @admin.register(GatewayBreaker)
-class GatewayBreakerAdmin(ReadOnlyAdmin):
+class GatewayBreakerAdmin(GlobalDataAdmin, ReadOnlyAdmin):
     list_display = ["gateway", "effective_state", "state", "override", "reason", "updated_at"]
     actions = [
         _override_action(BreakerOverride.FORCED_OPEN, "Force open (stop traffic)"),
@@ -159,7 +160,7 @@ class FlaggedFilter(admin.SimpleListFilter):
 
 
 @admin.register(RecoveryCheck)
-class RecoveryCheckAdmin(ReadOnlyAdmin):
+class RecoveryCheckAdmin(GlobalDataAdmin, ReadOnlyAdmin):
     list_display = [
         "resource_type",
         "resource_id",
@@ -216,7 +217,8 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReconciliationException)
-class ReconciliationExceptionAdmin(ReadOnlyAdmin):
+class ReconciliationExceptionAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
+    merchant_field = "payment__merchant_id"
     list_display = [
         "created_at",
         "kind",
@@ -239,7 +241,7 @@ class ReconciliationExceptionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReconciliationRun)
-class ReconciliationRunAdmin(ReadOnlyAdmin):
+class ReconciliationRunAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "day",
         "gateway",

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.admin import ReadOnlyAdmin
+from audit.scoping import MerchantScopedAdmin
 from payments.admin_actions import ReasonForm, confirm_then_apply
 from payments.errors import ErrorCode, InvalidRequest
 from payments.models import Payment, Refund, RefundApproval, RefundReason
@@ -94,7 +95,7 @@ class RefundInline(admin.TabularInline):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "id",
         "payment",
@@ -147,8 +148,10 @@ def reject_refunds(modeladmin: Any, request: HttpRequest, queryset: QuerySet) ->
 
 
 @admin.register(RefundApproval)
-class RefundApprovalAdmin(ReadOnlyAdmin):
+class RefundApprovalAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     """The queue of large refunds waiting for a second operator, oldest first."""
+
+    merchant_field = "payment__merchant_id"
 
     list_display = [
         "requested_at",

@@ -7,9 +7,14 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from fraud.models import FraudCheck
+from payments.models import Payment, Refund, Transaction
 from webhooks.dead_letters import redis_list_length
+from webhooks.models import WebhookDelivery
 
 WINDOWS = {"hour": dt.timedelta(hours=1), "day": dt.timedelta(days=1), "week": dt.timedelta(days=7)}
 # The runbook's alerts: success rate below 90 %, p99 above 3 s, gateway error rate above 0.5 %.
@@ -62,81 +67,96 @@ class Dashboard:
         return found
 
 
-def dashboard(window: str, *, now: dt.datetime | None = None) -> Dashboard:
+def dashboard(
+    window: str, *, now: dt.datetime | None = None, merchants: frozenset[str] | None = None
+) -> Dashboard:
+    """The numbers of `window`, for every merchant or (for an operator limited to some) only
+    for `merchants`."""
     if window not in WINDOWS:
         window = "day"
-    key = f"dashboard:{window}"
+    scope = sorted(merchants) if merchants is not None else None
+    key = f"dashboard:{window}:{','.join(scope) if scope is not None else '*'}"
     cached = cache.get(key) if now is None else None
     if cached is not None:
         return cached
     now = now or timezone.now()
     since = now - WINDOWS[window]
+    mine = {} if scope is None else {"merchant_id__in": scope}
+    payments = Payment.objects.filter(created_at__gte=since, **mine)
+    transactions = Transaction.objects.filter(created_at__gte=since)
+    if scope is not None:
+        transactions = transactions.filter(payment__merchant_id__in=scope)
     board = Dashboard(window=window)
-    statuses = dict(
-        _rows("SELECT status, count(*) FROM payments WHERE created_at >= %s GROUP BY 1", since)
-    )
+    statuses = _counts(payments, "status")
     board.payments = sum(statuses.values())
     settled = statuses.get("COMPLETED", 0) + statuses.get("AUTHORIZED", 0)
     decided = settled + statuses.get("FAILED", 0)
     board.success_rate = settled / decided if decided else None
-    board.by_gateway = _rows(
-        "SELECT gateway, count(*) FROM payments WHERE created_at >= %s GROUP BY 1 ORDER BY 2 DESC",
-        since,
-    )
-    p50, p99, calls = _rows(
-        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms), "
-        "percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms), count(*) "
-        "FROM transactions WHERE created_at >= %s",
-        since,
-    )[0]
-    board.latency_p50_ms, board.latency_p99_ms, board.gateway_calls = p50, p99, calls
-    board.gateway_errors = _rows(
-        "SELECT error_code, count(*) FROM transactions WHERE created_at >= %s "
-        "AND status = 'FAILED' GROUP BY 1 ORDER BY 2 DESC",
-        since,
+    board.by_gateway = sorted(_counts(payments, "gateway").items(), key=lambda kv: -kv[1])
+    board.latency_p50_ms, board.latency_p99_ms, board.gateway_calls = _latency(transactions)
+    board.gateway_errors = sorted(
+        _counts(transactions.filter(status="FAILED"), "error_code").items(), key=lambda kv: -kv[1]
     )
     errors = sum(count for _, count in board.gateway_errors)
-    board.error_rate = errors / calls if calls else None
-    board.fraud = _rows(
-        "SELECT decision, count(*) FROM fraud_checks WHERE created_at >= %s "
-        "AND decision <> 'allow' GROUP BY 1 ORDER BY 2 DESC",
-        since,
+    board.error_rate = errors / board.gateway_calls if board.gateway_calls else None
+    board.fraud = sorted(
+        _counts(
+            FraudCheck.objects.filter(created_at__gte=since, **mine).exclude(decision="allow"),
+            "decision",
+        ).items()
     )
-    board.refunds = _rows(
-        "SELECT status, count(*) FROM refunds WHERE created_at >= %s GROUP BY 1 ORDER BY 1",
-        since,
+    board.refunds = sorted(
+        _counts(Refund.objects.filter(created_at__gte=since, **mine), "status").items()
     )
-    board.webhooks = {
-        # None without Redis (the embedded demo runs tasks in-process: no queue).
-        "queue depth (webhook_queue)": redis_list_length("webhook_queue"),
-        "dead letters (webhook_dlq)": redis_list_length("webhook_dlq"),
-        **dict(
-            _rows(
-                "SELECT 'outbound ' || status, count(*) FROM webhook_deliveries "
-                "WHERE status IN ('retrying', 'dead') AND resolved_at IS NULL GROUP BY 1",
-            )
-        ),
-    }
-    board.hourly_success = _hourly_success(now)
+    # Queue lengths are everyone's: not shown to an operator limited to some merchants.
+    if scope is None:
+        board.webhooks = {
+            # None without Redis (the embedded demo runs tasks in-process: no queue).
+            "queue depth (webhook_queue)": redis_list_length("webhook_queue"),
+            "dead letters (webhook_dlq)": redis_list_length("webhook_dlq"),
+        }
+    waiting = WebhookDelivery.objects.filter(
+        status__in=("retrying", "dead"), resolved_at__isnull=True, **mine
+    )
+    board.webhooks |= {f"outbound {k}": v for k, v in _counts(waiting, "status").items()}
+    board.hourly_success = _hourly_success(
+        Payment.objects.filter(created_at__gte=now - dt.timedelta(hours=24), **mine), now
+    )
     cache.set(key, board, CACHE_SECONDS)
     return board
 
 
-def _hourly_success(now: dt.datetime) -> list[tuple[str, float | None]]:
-    rows = _rows(
-        "SELECT date_trunc('hour', created_at) AS hour, "
-        "count(*) FILTER (WHERE status IN ('COMPLETED', 'AUTHORIZED')), "
-        "count(*) FILTER (WHERE status IN ('COMPLETED', 'AUTHORIZED', 'FAILED')) "
-        "FROM payments WHERE created_at >= %s GROUP BY 1",
-        now - dt.timedelta(hours=24),
+def _counts(queryset: QuerySet, field: str) -> dict[str, int]:
+    rows = queryset.order_by().values_list(field).annotate(n=Count("pk"))
+    return {value: n for value, n in rows}
+
+
+def _latency(transactions: QuerySet) -> tuple[float | None, float | None, int]:
+    ids = transactions.order_by().values("pk")
+    sql, params = ids.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms), "
+            "percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_ms), count(*) "
+            "FROM transactions WHERE id IN (" + sql + ")",
+            params,
+        )
+        p50, p99, calls = cursor.fetchone()
+    return p50, p99, calls
+
+
+def _hourly_success(payments: QuerySet, now: dt.datetime) -> list[tuple[str, float | None]]:
+    ok = Q(status__in=("COMPLETED", "AUTHORIZED"))
+    rows = (
+        payments.order_by()
+        .annotate(hour=TruncHour("created_at"))
+        .values_list("hour")
+        .annotate(
+            ok=Count("pk", filter=ok),
+            decided=Count("pk", filter=ok | Q(status="FAILED")),
+        )
     )
-    by_hour = {hour: (ok / decided if decided else None) for hour, ok, decided in rows}
+    by_hour = {hour: (good / decided if decided else None) for hour, good, decided in rows}
     start = now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=23)
     hours = [start + dt.timedelta(hours=offset) for offset in range(24)]
     return [(f"{hour:%H}:00", by_hour.get(hour)) for hour in hours]
-
-
-def _rows(sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(params))
-        return [tuple(row) for row in cursor.fetchall()]

@@ -21,6 +21,9 @@ class Merchant(models.Model):
     class Meta:
         db_table = "merchants"
         ordering = ["name"]
+        # Granted per merchant (django-guardian): an operator holding it for some merchants is
+        # limited to them (audit.scoping).
+        permissions = [("operate_merchant", "Operator limited to this merchant")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 
 from audit.admin import ReadOnlyAdmin
 from audit.admin_actions import ReasonForm, confirm_then_apply
+from audit.scoping import MerchantScopedAdmin
 from webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -77,7 +78,7 @@ def disable_endpoints(modeladmin: Any, request: HttpRequest, queryset: QuerySet)
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(ReadOnlyAdmin):
+class WebhookEndpointAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     # Listed explicitly so that no secret column can ever show up here.
     fields = [
         "id",
@@ -213,7 +214,7 @@ def resolve_deliveries(modeladmin: Any, request: HttpRequest, queryset: QuerySet
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnlyAdmin):
+class WebhookDeliveryAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     list_display = [
         "id",
         "event_type",
