@@ -52,6 +52,13 @@ class MerchantScopedAdmin:
             return queryset
         return queryset.filter(**{f"{self.merchant_field}__in": merchants})
 
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """A form's merchant choice offers only the operator's merchants."""
+        merchants = operator_merchant_ids(request.user)
+        if db_field.name == "merchant" and merchants is not None:
+            kwargs["queryset"] = db_field.remote_field.model.objects.filter(pk__in=merchants)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
 
 class GlobalDataAdmin:
     """For an admin of data that belongs to no merchant (or to all): closed to operators who

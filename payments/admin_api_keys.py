@@ -15,7 +15,7 @@ from django.urls import URLPattern, path, reverse
 
 from audit.admin import ReadOnlyAdmin
 from audit.admin_actions import confirmation_page
-from audit.scoping import MerchantScopedAdmin
+from audit.scoping import MerchantScopedAdmin, operator_merchant_ids
 from payments.admin_actions import ReasonForm, confirm_then_apply
 from payments.errors import PaydeskError
 from payments.models import ApiKey, ApiKeyMode, ApiKeyScope, Merchant
@@ -125,6 +125,9 @@ class ApiKeyAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
         if not self.has_manage_permission(request):
             raise PermissionDenied
         form = GenerateForm(request.POST or None)
+        merchants = operator_merchant_ids(request.user)
+        if merchants is not None:  # only the operator's own merchants
+            form.fields["merchant"].queryset = Merchant.objects.filter(pk__in=merchants)
         if request.method == "POST" and form.is_valid():
             try:
                 issued = api_key_issue(

@@ -111,3 +111,16 @@ def test_create_operator_limits_by_merchant_slug(merchant, capsys):
     )
 
     assert operator_merchant_ids(get_user_model().objects.get(username="scoped")) == {merchant.id}
+
+
+def test_forms_offer_only_their_merchants(merchant, other_merchant):
+    client = limited_operator(merchant)
+
+    generate = client.post(
+        "/admin/payments/apikey/generate/",
+        {"merchant": other_merchant.pk, "mode": "test", "scopes": ["payment:read"]},
+    )
+    account = client.get("/admin/payments/gatewayaccount/add/").content.decode()
+
+    assert b"Select a valid choice" in generate.content
+    assert other_merchant.name not in account and merchant.name in account
