@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from audit.admin import ReadOnlyAdmin
+from audit.pagination import BoundedCountPaginator
 from audit.scoping import MerchantScopedAdmin
 from fraud.models import FraudCheck
 from payments import (  # noqa: F401 (they register their screens)
@@ -105,6 +106,7 @@ class PaymentAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["merchant"]
     show_full_result_count = False
+    paginator = BoundedCountPaginator  # never COUNT(*) over millions of payments
     inlines = [TransactionInline, RefundInline]
 
     def get_search_results(
