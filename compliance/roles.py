@@ -17,6 +17,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "payment:write": (
         "payments.review_payment",
         "payments.approve_refund",
+        "payments.approve_status_fix",
         "payments.operate_payment",
         "payments.resolve_reconciliation",
         "webhooks.change_webhooklog",

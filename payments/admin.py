@@ -16,7 +16,7 @@ from payments import (  # noqa: F401 (they register their screens)
     admin_inbound,
     admin_operations,
 )
-from payments.admin_operate import cancel_payments, capture_payments
+from payments.admin_operate import cancel_payments, capture_payments, request_status_fix
 from payments.admin_refunds import RefundInline, refund_payments
 from payments.admin_review import approve_review, reject_review
 from payments.admin_search import export_payments_csv, payment_search_q
@@ -83,6 +83,7 @@ class PaymentAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
         refund_payments,
         capture_payments,
         cancel_payments,
+        request_status_fix,
         approve_review,
         reject_review,
         export_payments_csv,

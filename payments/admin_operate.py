@@ -3,12 +3,16 @@ services as the API."""
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.admin import ReadOnlyAdmin
+from audit.scoping import MerchantScopedAdmin
 from payments.admin_actions import ReasonForm, confirm_then_apply
-from payments.models import Payment
+from payments.models import Payment, StatusFixApproval
+from payments.services.approvals import status_fix_decide, status_fix_request
 from payments.services.operator_actions import (
     payment_cancel_by_operator,
     payment_capture_by_operator,
@@ -47,3 +51,85 @@ def cancel_payments(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Pa
         ),
         label=_label,
     )
+
+
+class StatusFixForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[(s, s) for s in ("COMPLETED", "AUTHORIZED", "FAILED", "CANCELLED")],
+        help_text="What the gateway's own records say happened.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        min_length=10,
+        max_length=500,
+        help_text="What you checked at the gateway. A second operator must approve.",
+    )
+
+
+@admin.action(description="Request a forced status fix (stuck payments)", permissions=["operate"])
+def request_status_fix(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Payment]) -> Any:
+    return confirm_then_apply(
+        request,
+        queryset,
+        form_class=StatusFixForm,
+        action="request_status_fix",
+        verb="sent for approval",
+        apply=lambda payment, data: status_fix_request(
+            payment=payment,
+            target_status=data["status"],
+            reason=data["reason"],
+            operator=request.user.get_username(),
+        ),
+        label=_label,
+    )
+
+
+def _decide_action(decide: Any, approve: bool, permission: str) -> Any:
+    verb = "approved" if approve else "rejected"
+
+    @admin.action(
+        description="Approve (carry it out)" if approve else "Reject", permissions=[permission]
+    )
+    def act(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> Any:
+        return confirm_then_apply(
+            request,
+            queryset,
+            form_class=ReasonForm,
+            action=f"{'approve' if approve else 'reject'}_{queryset.model._meta.model_name}",
+            verb=verb,
+            apply=lambda approval, data: decide(
+                approval_id=approval.id,
+                approver=request.user.get_username(),
+                approve=approve,
+                note=data["reason"],
+            ),
+            label=str,
+        )
+
+    act.__name__ = f"{'approve' if approve else 'reject'}"
+    return act
+
+
+@admin.register(StatusFixApproval)
+class StatusFixApprovalAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
+    """Forced status fixes waiting for a second operator, oldest first."""
+
+    merchant_field = "payment__merchant_id"
+    list_display = [
+        "requested_at",
+        "payment",
+        "target_status",
+        "reason",
+        "requested_by",
+        "status",
+        "decided_by",
+        "error",
+    ]
+    list_filter = ["status"]
+    actions = [
+        _decide_action(status_fix_decide, True, "approve"),
+        _decide_action(status_fix_decide, False, "approve"),
+    ]
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.approve_status_fix")

@@ -15,6 +15,7 @@ class AuditAction(StrEnum):
     PAYMENT_CAPTURE = "payment.capture"
     PAYMENT_CANCEL = "payment.cancel"
     PAYMENT_FAILOVER = "payment.failover"
+    PAYMENT_STATUS_FORCED = "payment.status_forced"
     PAYMENT_REVIEW_APPROVED = "payment.review_approved"
     PAYMENT_REVIEW_REJECTED = "payment.review_rejected"
     REFUND_CREATED = "refund.created"

@@ -673,15 +673,12 @@ class ApprovalStatus(models.TextChoices):
     FAILED = "failed", "Approved, but carrying it out failed"
 
 
-class RefundApproval(models.Model):
-    """Four eyes: a back-office refund above FOUR_EYES_REFUND_THRESHOLD waits here until a
-    second operator, with the permission to approve, approves or rejects it."""
+class Approval(models.Model):
+    """Four eyes: an operator's request that a second operator, with the permission to
+    approve, approves (it is then carried out) or rejects."""
 
     id = models.BigAutoField(primary_key=True)
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="approvals")
-    amount = models.BigIntegerField(null=True, blank=True, db_comment="Minor units; empty: all")
-    reason = models.CharField(max_length=30, choices=RefundReason.choices)
-    note = models.CharField(max_length=500, blank=True, default="")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="+")
     requested_by = models.CharField(max_length=150)
     requested_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(
@@ -690,17 +687,44 @@ class RefundApproval(models.Model):
     decided_by = models.CharField(max_length=150, blank=True, default="")
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.CharField(max_length=500, blank=True, default="")
-    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT)
     error = models.CharField(max_length=500, blank=True, default="")
 
     class Meta:
-        db_table = "refund_approvals"
+        abstract = True
         ordering = ["requested_at"]
+
+
+class RefundApproval(Approval):
+    """A back-office refund above FOUR_EYES_REFUND_THRESHOLD, waiting for a second operator."""
+
+    amount = models.BigIntegerField(null=True, blank=True, db_comment="Minor units; empty: all")
+    reason = models.CharField(max_length=30, choices=RefundReason.choices)
+    note = models.CharField(max_length=500, blank=True, default="")
+    refund = models.ForeignKey(Refund, null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta(Approval.Meta):
+        db_table = "refund_approvals"
         permissions = [("approve_refund", "Can approve another operator's large refund")]
         indexes = [models.Index(fields=["status", "requested_at"], name="idx_approvals_queue")]
 
     def __str__(self) -> str:
         return f"refund of {self.payment_id} by {self.requested_by} ({self.status})"
+
+
+class StatusFixApproval(Approval):
+    """A forced status for a payment stuck where recovery could not settle it (the operator
+    checked the gateway by hand): always needs a second operator."""
+
+    target_status = models.CharField(max_length=20, choices=PaymentStatus.choices)
+    reason = models.CharField(max_length=500)
+
+    class Meta(Approval.Meta):
+        db_table = "status_fix_approvals"
+        permissions = [("approve_status_fix", "Can approve another operator's status fix")]
+        indexes = [models.Index(fields=["status", "requested_at"], name="idx_status_fixes_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} → {self.target_status} by {self.requested_by} ({self.status})"
 
 
 class IdempotencyStatus(models.TextChoices):

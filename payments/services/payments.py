@@ -46,6 +46,7 @@ from payments.models import (
     PaymentMethod,
     PaymentStatus,
     PendingOperation,
+    RecoveryCheck,
     Transaction,
     TransactionKind,
     TransactionStatus,
@@ -625,6 +626,32 @@ _SETTLED_FIELDS = (
     "cancellation_reason",
     "updated_at",
 )
+
+
+def payment_status_force(*, payment_id: str, status: str, reason: str) -> Payment:
+    """Settle a payment stuck in PROCESSING by hand (after four eyes: services.approvals):
+    the operators checked the gateway themselves. No ledger row is written (no gateway call
+    was made); the audit row carries who decided and why, and reconciliation will compare."""
+    with transaction.atomic():
+        payment = payment_lock(payment_id=payment_id)
+        if payment.status != PaymentStatus.PROCESSING:
+            raise StateConflict(
+                f"The payment is {payment.status} now; it settled meanwhile.",
+                code=ErrorCode.PAYMENT_UNEXPECTED_STATE,
+            )
+        old = payment_snapshot(payment)
+        payment.transition_to(status)
+        payment.pending_operation = ""
+        if status == PaymentStatus.COMPLETED:
+            payment.amount_captured = payment.amount
+        payment.save(update_fields=[*_SETTLED_FIELDS])
+        event = f"payment.{status.lower()}"  # completed, failed, authorized, cancelled
+        insert_rows(*payment_change_rows(payment, AuditAction.PAYMENT_STATUS_FORCED, old, event))
+        RecoveryCheck.objects.filter(
+            resource_type="payment", resource_id=payment.id, resolved_at__isnull=True
+        ).update(resolution=f"forced:{status}"[:30], resolved_at=timezone.now())
+    logger.warning("Payment %s forced to %s by operators: %s", payment.id, status, reason[:200])
+    return payment
 
 
 def payment_settle(payment: Payment, call: GatewayCall) -> Payment:
