@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from audit.admin import ReadOnlyAdmin
 from audit.scoping import MerchantScopedAdmin
-from payments.admin_actions import ReasonForm, confirm_then_apply
+from payments.admin_actions import ReasonForm, approval_actions, confirm_then_apply
 from payments.models import Payment, StatusFixApproval
 from payments.services.approvals import status_fix_decide, status_fix_request
 from payments.services.operator_actions import (
@@ -84,32 +84,6 @@ def request_status_fix(modeladmin: Any, request: HttpRequest, queryset: QuerySet
     )
 
 
-def _decide_action(decide: Any, approve: bool, permission: str) -> Any:
-    verb = "approved" if approve else "rejected"
-
-    @admin.action(
-        description="Approve (carry it out)" if approve else "Reject", permissions=[permission]
-    )
-    def act(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> Any:
-        return confirm_then_apply(
-            request,
-            queryset,
-            form_class=ReasonForm,
-            action=f"{'approve' if approve else 'reject'}_{queryset.model._meta.model_name}",
-            verb=verb,
-            apply=lambda approval, data: decide(
-                approval_id=approval.id,
-                approver=request.user.get_username(),
-                approve=approve,
-                note=data["reason"],
-            ),
-            label=str,
-        )
-
-    act.__name__ = f"{'approve' if approve else 'reject'}"
-    return act
-
-
 @admin.register(StatusFixApproval)
 class StatusFixApprovalAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     """Forced status fixes waiting for a second operator, oldest first."""
@@ -126,10 +100,7 @@ class StatusFixApprovalAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
         "error",
     ]
     list_filter = ["status"]
-    actions = [
-        _decide_action(status_fix_decide, True, "approve"),
-        _decide_action(status_fix_decide, False, "approve"),
-    ]
+    actions = approval_actions(status_fix_decide, permission="approve")
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.approve_status_fix")

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from audit.admin import ReadOnlyAdmin
 from audit.scoping import MerchantScopedAdmin
-from payments.admin_actions import ReasonForm, confirm_then_apply
+from payments.admin_actions import approval_actions, confirm_then_apply
 from payments.errors import ErrorCode, InvalidRequest
 from payments.models import Payment, Refund, RefundApproval, RefundReason
 from payments.money import format_amount, parse_amount
@@ -116,37 +116,6 @@ class RefundAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
         return f"{format_amount(refund.amount, refund.currency)} {refund.currency}"
 
 
-def _decide(request: HttpRequest, queryset: QuerySet[RefundApproval], approve: bool) -> Any:
-    return confirm_then_apply(
-        request,
-        queryset,
-        form_class=ReasonForm,
-        action="approve_refunds" if approve else "reject_refunds",
-        verb="approved" if approve else "rejected",
-        apply=lambda approval, data: refund_approval_decide(
-            approval_id=approval.id,
-            approver=request.user.get_username(),
-            approve=approve,
-            note=data["reason"],
-        ),
-        label=lambda approval: (
-            f"#{approval.id} {approval.payment_id}: "
-            f"{'all' if approval.amount is None else approval.amount} "
-            f"({approval.reason}) by {approval.requested_by}"
-        ),
-    )
-
-
-@admin.action(description="Approve (the refund is made)", permissions=["approve"])
-def approve_refunds(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> Any:
-    return _decide(request, queryset, approve=True)
-
-
-@admin.action(description="Reject", permissions=["approve"])
-def reject_refunds(modeladmin: Any, request: HttpRequest, queryset: QuerySet) -> Any:
-    return _decide(request, queryset, approve=False)
-
-
 @admin.register(RefundApproval)
 class RefundApprovalAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     """The queue of large refunds waiting for a second operator, oldest first."""
@@ -167,7 +136,7 @@ class RefundApprovalAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["=payment__id", "requested_by"]
-    actions = [approve_refunds, reject_refunds]
+    actions = approval_actions(refund_approval_decide, permission="approve")
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payments.approve_refund")

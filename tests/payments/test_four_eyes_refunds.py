@@ -73,7 +73,7 @@ def test_a_large_refund_waits_for_a_second_operator_who_approves_it(api_client):
     assert (approval.status, approval.requested_by, approval.amount) == ("pending", "olga", 5001)
     assert b"olga" in admin.get(APPROVALS, {"status__exact": "pending"}).content
 
-    decide(admin, approval, "approve_refunds")
+    decide(admin, approval, "approve")
 
     approval.refresh_from_db()
     assert (approval.status, approval.decided_by) == ("approved", "ada")
@@ -88,7 +88,7 @@ def test_the_requester_cannot_approve_their_own_request(api_client):
     admin = signed_in("ada", "payment-admin")
     ask_refund(admin, paid)  # everything left: 100.00, above the threshold
 
-    response = decide(admin, RefundApproval.objects.get(), "approve_refunds")
+    response = decide(admin, RefundApproval.objects.get(), "approve")
 
     assert b"someone other than the requester" in response.content
     assert RefundApproval.objects.get().status == "pending"
@@ -100,7 +100,7 @@ def test_a_rejected_request_refunds_nothing(api_client):
     operator, admin = signed_in("olga", "payment-operator"), signed_in("ada", "payment-admin")
     ask_refund(operator, paid, "80.00")
 
-    decide(admin, RefundApproval.objects.get(), "reject_refunds")
+    decide(admin, RefundApproval.objects.get(), "reject")
 
     assert RefundApproval.objects.get().status == "rejected"
     assert not Refund.objects.exists()
@@ -111,6 +111,6 @@ def test_operators_without_the_approve_permission_cannot_decide(api_client):
     requester, other = signed_in("olga", "payment-operator"), signed_in("otto", "payment-operator")
     ask_refund(requester, paid, "80.00")
 
-    decide(other, RefundApproval.objects.get(), "approve_refunds")
+    decide(other, RefundApproval.objects.get(), "approve")
 
     assert RefundApproval.objects.get().status == "pending"
