@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from compliance.saved_filters import saved_filter_create
 from config import actuator, actuator_breakers
 from config.admin_site import PaydeskAdminSite
 from payments import inbound_views
@@ -46,6 +47,11 @@ urlpatterns = [
     path("api/v1/", include("payments.api.urls")),
     path("webhooks/stripe", inbound_views.stripe_webhook, name="webhooks-stripe"),
     path("webhooks/paypal", inbound_views.paypal_webhook, name="webhooks-paypal"),
+    path(
+        "admin/saved-filters/",
+        admin.site.admin_view(saved_filter_create),
+        name="saved-filter-create",
+    ),
     path("admin/", admin.site.urls),
 ]
 
