@@ -25,6 +25,22 @@ pytestmark = [
 PASSWORD = "browser-pass-2024"
 
 
+def sign_in(page, base_url: str, username: str, key: bytes) -> None:
+    page.goto(f"{base_url}/admin/login/?next=/admin/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=otp_token]", str(totp(key)).zfill(6))
+    page.click("input[type=submit]")
+
+
+def launch(playwright):
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+
+
 def test_an_operator_signs_in_with_totp_and_refunds_part_of_a_payment(live_server, api_client):
     payment_id = create_payment(api_client, amount=1000).json()["id"]
     operator = operator_create(
@@ -34,17 +50,9 @@ def test_an_operator_signs_in_with_totp_and_refunds_part_of_a_payment(live_serve
     key = device.bin_key
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = launch(playwright)
         page = browser.new_page()
-        page.goto(f"{live_server.url}/admin/login/?next=/admin/")
-        page.fill("input[name=username]", "browser-op")
-        page.fill("input[name=password]", PASSWORD)
-        page.fill("input[name=otp_token]", str(totp(key)).zfill(6))
-        page.click("input[type=submit]")
+        sign_in(page, live_server.url, "browser-op", key)
         expect(page.locator("#dashboard")).to_contain_text("Success rate")
 
         page.goto(f"{live_server.url}/admin/payments/payment/?q={payment_id}")
@@ -68,3 +76,27 @@ def test_an_operator_signs_in_with_totp_and_refunds_part_of_a_payment(live_serve
 
     refund = Refund.objects.get(payment_id=payment_id)
     assert (refund.amount, refund.created_by, refund.note) == (250, "browser-op", "Scratched box")
+
+
+def test_a_viewer_is_offered_no_refund_and_is_refused_configuration(live_server, api_client):
+    payment_id = create_payment(api_client).json()["id"]
+    viewer = operator_create(
+        username="browser-viewer", email="v@example.com", role="payment-viewer", password=PASSWORD
+    )
+    key = viewer.user.totpdevice_set.get().bin_key
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_page()
+        sign_in(page, live_server.url, "browser-viewer", key)
+        expect(page.locator("#dashboard")).to_contain_text("Success rate")
+
+        page.goto(f"{live_server.url}/admin/payments/payment/?q={payment_id}")
+        expect(page.locator("#result_list")).to_contain_text(payment_id)
+        offered = page.locator("select[name=action] option").all_inner_texts()
+        refused = page.goto(f"{live_server.url}/admin/payments/gatewayaccount/add/")
+        browser.close()
+
+    assert not any("Refund" in option for option in offered), offered
+    assert refused.status == 403
+    assert not Refund.objects.exists()
