@@ -29,6 +29,7 @@ from payments.models import (
     Transaction,
 )
 from payments.money import format_amount
+from payments.representations import mask_email, mask_phone
 from payments.timeline import payment_timeline
 
 
@@ -41,9 +42,22 @@ class MerchantAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(MerchantScopedAdmin, ReadOnlyAdmin):
-    list_display = ["id", "merchant", "email", "name", "created_at"]
-    search_fields = ["id", "email"]
+    """Customers' contact details are masked on screen (least exposure); operators still find
+    a customer by id or full email."""
+
+    list_display = ["id", "merchant", "masked_email", "masked_phone", "created_at"]
+    fields = ["id", "merchant", "masked_email", "masked_phone", "description", "created_at"]
+    readonly_fields = fields
+    search_fields = ["=id", "=email"]
     show_full_result_count = False
+
+    @admin.display(description="Email")
+    def masked_email(self, customer: Customer) -> str:
+        return mask_email(customer.email)
+
+    @admin.display(description="Phone")
+    def masked_phone(self, customer: Customer) -> str:
+        return mask_phone(customer.phone)
 
 
 @admin.register(PaymentMethod)

@@ -99,7 +99,7 @@ class Customer(models.Model):
         indexes = [models.Index(fields=["merchant", "-created_at"], name="idx_customers_merchant")]
 
     def __str__(self) -> str:
-        return self.email or self.id
+        return self.id  # not the email: screens show contact details masked
 
 
 class PaymentMethod(models.Model):

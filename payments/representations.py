@@ -95,3 +95,14 @@ def api_key_dict(api_key: ApiKey) -> dict[str, Any]:
         "expires_at": api_key.expires_at.isoformat() if api_key.expires_at else None,
         "revoked_at": api_key.revoked_at.isoformat() if api_key.revoked_at else None,
     }
+
+
+def mask_email(email: str) -> str:
+    """a•••@example.com: enough to recognize, not to contact."""
+    local, at, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}" if at else ("•••" if email else "")
+
+
+def mask_phone(phone: str) -> str:
+    digits = [c for c in phone if c.isdigit()]
+    return f"•••• {''.join(digits[-2:])}" if digits else ""

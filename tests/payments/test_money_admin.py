@@ -251,3 +251,22 @@ def test_the_filtered_list_exports_as_csv_with_masked_cards_only(client, api_cli
     assert "visa •••• 4242" in rows[1]
     assert "4242424242424242" not in "".join(rows)
     assert AuditLog.objects.filter(action="payments.exported").exists()
+
+
+def test_customers_contact_details_are_masked_on_screen(client, api_client):
+    created = api_client.post(
+        "/api/v1/customers",
+        {"email": "jane.doe@example.com", "name": "Jane Doe", "phone": "+44 20 7946 0958"},
+        format="json",
+    ).json()
+    operator(client, "view_customer")
+
+    listing = client.get("/admin/payments/customer/").content.decode()
+    detail = client.get(f"/admin/payments/customer/{created['id']}/change/").content.decode()
+    found = client.get("/admin/payments/customer/", {"q": "jane.doe@example.com"}).content.decode()
+
+    for page in (listing, detail):
+        assert "jane.doe@example.com" not in page.replace('value="jane.doe@example.com"', "")
+        assert "j•••@example.com" in page
+        assert "7946 0958" not in page and "•••• 58" in page
+    assert created["id"] in found
