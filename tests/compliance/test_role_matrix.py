@@ -3,6 +3,8 @@ what the runbook's RBAC allows is reachable, the rest is refused (403, a redirec
 or an action that is not offered and changes nothing)."""
 
 import pytest
+from django.contrib import admin as django_admin
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from audit.models import AuditLog
@@ -143,3 +145,33 @@ def test_capture_and_cancel_need_payment_write_and_record_the_reason(role, api_c
     assert requested.count() == (2 if allowed else 0)
     if allowed:
         assert {row.new_value["reason"] for row in requested} == {"customer called support"}
+
+
+def every_list() -> list[tuple[str, str, str]]:
+    """(list URL, app label, model name) of every back-office list."""
+    return sorted(
+        (
+            f"/admin/{model._meta.app_label}/{model._meta.model_name}/",
+            model._meta.app_label,
+            model._meta.model_name,
+        )
+        for model in django_admin.site._registry
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_list_opens_exactly_for_the_roles_whose_permissions_allow_it(role):
+    """Direct URL access to every registered list, for every role: open (200) when the role
+    holds the model's view or change permission, refused (403) otherwise. Saved filters are
+    every operator's own."""
+    client = signed_in(role)
+    operator = get_user_model().objects.get(username=f"as-{role}")
+    wrong = []
+    for url, app, model in every_list():
+        allowed = model == "savedfilter" or any(
+            operator.has_perm(f"{app}.{action}_{model}") for action in ("view", "change")
+        )
+        status = client.get(url).status_code
+        if status != (200 if allowed else 403):
+            wrong.append((url, allowed, status))
+    assert wrong == []
