@@ -16,6 +16,8 @@ from payments.models import Refund
 from tests.conftest import create_payment
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Screenshots of the main screens, kept as test artifacts (not committed).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
@@ -54,8 +56,11 @@ def test_an_operator_signs_in_with_totp_and_refunds_part_of_a_payment(live_serve
         page = browser.new_page()
         sign_in(page, live_server.url, "browser-op", key)
         expect(page.locator("#dashboard")).to_contain_text("Success rate")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
 
         page.goto(f"{live_server.url}/admin/payments/payment/?q={payment_id}")
+        page.screenshot(path=ARTIFACTS / "payments.png", full_page=True)
         page.check(f"input[name=_selected_action][value={payment_id}]")
         page.select_option("select[name=action]", "refund_payments")
         page.click("button[name=index]")
@@ -69,11 +74,15 @@ def test_an_operator_signs_in_with_totp_and_refunds_part_of_a_payment(live_serve
         timeline = page.locator("table", has_text="when (UTC)")
         expect(timeline).to_contain_text("2.50 USD requested_by_customer: COMPLETED")
         expect(timeline).to_contain_text("refund.created (success)")
+        page.screenshot(path=ARTIFACTS / "payment-detail.png", full_page=True)
 
         page.goto(f"{live_server.url}/admin/audit/auditlog/?action__exact=refund.created")
         expect(page.locator("#result_list")).to_contain_text("refund.created")
         browser.close()
 
+    assert all(
+        (ARTIFACTS / name).stat().st_size > 0 for name in ("dashboard.png", "payment-detail.png")
+    )
     refund = Refund.objects.get(payment_id=payment_id)
     assert (refund.amount, refund.created_by, refund.note) == (250, "browser-op", "Scratched box")
 
