@@ -1,7 +1,7 @@
 """Everything that happened to one payment, in time order, for the operator's payment page:
-the fraud check, each gateway operation, refunds, disputes, and every audit entry about the
-payment or its refunds. Each source is read by an indexed column; card data appears only as
-stored (masked)."""
+the fraud check, each gateway operation, refunds, disputes, the webhooks sent to the merchant
+about it, and every audit entry about the payment or its refunds. Each source is read by an
+indexed column; card data appears only as stored (masked)."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -10,6 +10,7 @@ from audit.models import AuditLog
 from fraud.models import FraudCheck
 from payments.models import Dispute, Payment, Refund, Transaction
 from payments.money import format_amount
+from webhooks.models import OutboxEvent, WebhookDelivery
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,24 @@ def payment_timeline(payment: Payment, *, limit: int = 200) -> list[TimelineEntr
             f"{dispute.status}",
         )
         for dispute in Dispute.objects.filter(payment=payment)
+    ]
+    # Webhooks out: the events told to the merchant about this payment, and how each delivery
+    # went. (By merchant and time first, both indexed, then the payment's id in the event.)
+    events = OutboxEvent.objects.filter(
+        merchant_id=payment.merchant_id, created_at__gte=payment.created_at, data__id=payment.id
+    ).order_by("created_at")[:limit]
+    deliveries: dict[str, list[str]] = {}
+    for delivery in WebhookDelivery.objects.filter(event__in=[event.id for event in events]):
+        deliveries.setdefault(delivery.event_id, []).append(
+            f"{delivery.status} after {delivery.attempt_count} attempt(s)"
+        )
+    entries += [
+        TimelineEntry(
+            event.created_at,
+            "webhook out",
+            f"{event.type}: " + ("; ".join(deliveries.get(event.id, [])) or "no endpoint"),
+        )
+        for event in events
     ]
     audit = AuditLog.objects.filter(resource_type="payment", resource_id=payment.id)
     refund_audit = AuditLog.objects.filter(
