@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.shortcuts import assign_perm
 
 from audit.scoping import SCOPE_APP, SCOPE_CODENAME
-from audit.services import audit_record, security_event_record
+from audit.services import audit_record
 from compliance.roles import ROLES, roles_sync
 from payments.models import Merchant
 
@@ -68,10 +68,6 @@ def operator_create(
                 "role": role,
                 "merchants": [merchant.id for merchant in merchants] or "all",
             },
-        )
-        security_event_record(
-            event_type="operator.role_changed",
-            details={"username": username, "role": role, "previous_roles": []},
         )
     return NewOperator(user, password if generated else None, device.config_url)
 

@@ -43,3 +43,33 @@ def account_locked_out(
         if request is not None
         else None,
     )
+
+
+def signed_in(
+    sender: Any, request: HttpRequest | None = None, user: Any = None, **kwargs: Any
+) -> None:
+    """`user_logged_in` receiver: every back-office sign-in is a security event."""
+    security_event_record(
+        event_type="auth.login_succeeded",
+        details={"username": user.get_username() if user is not None else ""},
+        context=replace(current_context(), ip_address=client_ip(request))
+        if request is not None
+        else None,
+    )
+
+
+def groups_changed(
+    sender: Any, instance: Any, action: str, pk_set: set[int] | None = None, **kwargs: Any
+) -> None:
+    """`m2m_changed` on User.groups: a role given or taken is a security event, however it
+    was done (command, admin, shell)."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    security_event_record(
+        event_type="operator.role_changed",
+        details={
+            "username": instance.get_username(),
+            "change": action.removeprefix("post_"),
+            "roles": sorted(instance.groups.values_list("name", flat=True)),
+        },
+    )

@@ -3,9 +3,12 @@ session without the second factor sees nothing."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.models import SecurityEvent
+from compliance.roles import roles_sync
 from payments.models import Payment
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +57,17 @@ def test_a_session_with_only_the_password_sees_no_data(client, operator):
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
     assert Payment.objects.count() == 0  # nothing to leak, and nothing was shown
+
+
+def test_sign_ins_and_role_changes_are_security_events(client, operator):
+    user, device = operator
+    sign_in(client, str(totp(device.bin_key)).zfill(6))
+    roles_sync()
+    user.groups.add(Group.objects.get(name="payment-viewer"))
+    user.groups.remove(Group.objects.get(name="payment-viewer"))
+
+    events = list(SecurityEvent.objects.order_by("id").values_list("event_type", "details"))
+    assert ("auth.login_succeeded", {"username": "otp-operator"}) in events
+    changes = [details for kind, details in events if kind == "operator.role_changed"]
+    assert [c["change"] for c in changes] == ["add", "remove"]
+    assert changes[0]["roles"] == ["payment-viewer"] and changes[1]["roles"] == []
