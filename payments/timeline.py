@@ -6,11 +6,13 @@ indexed column; card data appears only as stored (masked)."""
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from audit.models import AuditLog
 from fraud.models import FraudCheck
 from payments.models import Dispute, Payment, Refund, Transaction
 from payments.money import format_amount
-from webhooks.models import OutboxEvent, WebhookDelivery
+from webhooks.models import OutboxEvent, WebhookDelivery, WebhookLog
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,22 @@ def payment_timeline(payment: Payment, *, limit: int = 200) -> list[TimelineEntr
         )
         for event in events
     ]
+    # Webhooks in: what the gateway told us about the payment's charge or its refunds.
+    if payment.gateway_reference:
+        references = [
+            payment.gateway_reference,
+            *(r.gateway_reference for r in refunds if r.gateway_reference),
+        ]
+        entries += [
+            TimelineEntry(
+                log.received_at,
+                "webhook in",
+                f"{log.provider} {log.event_type}: {log.status}",
+            )
+            for log in WebhookLog.objects.filter(
+                Q(charge_reference=payment.gateway_reference) | Q(object_reference__in=references)
+            ).order_by("received_at")[:limit]
+        ]
     audit = AuditLog.objects.filter(resource_type="payment", resource_id=payment.id)
     refund_audit = AuditLog.objects.filter(
         resource_type="refund", resource_id__in=[refund.id for refund in refunds]

@@ -55,6 +55,10 @@ class WebhookLog(models.Model):
     provider = models.CharField(max_length=20)
     event_id = models.CharField(max_length=255, blank=True, default="")
     event_type = models.CharField(max_length=100, blank=True, default="")
+    # The gateway's id of the object the event is about (and of its charge, for refunds and
+    # disputes): how a payment's timeline finds the webhooks about it.
+    object_reference = models.CharField(max_length=255, blank=True, default="")
+    charge_reference = models.CharField(max_length=255, blank=True, default="")
     headers = models.JSONField(default=dict)
     body = models.TextField()
     source_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -79,7 +83,11 @@ class WebhookLog(models.Model):
                 name="webhook_logs_one_per_provider_event",
             )
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="idx_webhook_logs_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="idx_webhook_logs_due"),
+            models.Index(fields=["object_reference"], name="idx_webhook_logs_object"),
+            models.Index(fields=["charge_reference"], name="idx_webhook_logs_charge"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type or '?'} {self.event_id or self.id}"

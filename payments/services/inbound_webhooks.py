@@ -114,7 +114,17 @@ def webhook_receive(
     try:
         with transaction.atomic():
             log.event_id, log.status = event.event_id[:255], L.QUEUED
-            log.save(update_fields=["event_id", "event_type", "status"])
+            log.object_reference = event.reference[:255]
+            log.charge_reference = (event.payment_reference or event.reference)[:255]
+            log.save(
+                update_fields=[
+                    "event_id",
+                    "event_type",
+                    "status",
+                    "object_reference",
+                    "charge_reference",
+                ]
+            )
     except IntegrityError:
         log.event_id, log.status = "", L.DUPLICATE
         log.last_error = f"duplicate of event {event.event_id[:200]}"

@@ -401,3 +401,19 @@ def test_dead_letters_of_a_window_are_replayed_by_the_runbook_command(capsys):
     assert WebhookLog.objects.get(pk=outside.pk).status == "dead"
     with pytest.raises(CommandError, match="Invalid date"):
         call_command("replay_inbound_webhooks", "--from=January", "--to=2024-01-02")
+
+
+def test_the_payment_page_timeline_shows_the_webhooks_about_it(client, admin_client):
+    payment = stripe_payment(amount=2500)
+    deliver(
+        client,
+        event(
+            "payment_intent.succeeded",
+            payment_intent(payment.gateway_reference, "succeeded", amount=2500),
+        ),
+    )
+
+    page = admin_client.get(f"/admin/payments/payment/{payment.id}/change/").content.decode()
+
+    assert "webhook in" in page
+    assert "stripe payment_intent.succeeded: processed" in page
