@@ -56,6 +56,31 @@ class Dashboard:
         ]
 
     @property
+    def charts(self) -> list[dict[str, Any]]:
+        """Horizontal bar charts (server-side SVG) of the counted breakdowns: each bar's width
+        in px against the largest count (300 px)."""
+        breakdowns = [
+            ("Volume by gateway", self.by_gateway),
+            ("Gateway errors by type", self.gateway_errors),
+            ("Fraud detections", self.fraud),
+            ("Refunds", self.refunds),
+        ]
+        charts = []
+        for title, pairs in breakdowns:
+            largest = max((count for _, count in pairs), default=0)
+            bars = [
+                {
+                    "label": str(label or "unknown"),
+                    "count": count,
+                    "width": round(300 * count / largest) if largest else 0,
+                    "y": index * 22,
+                }
+                for index, (label, count) in enumerate(pairs)
+            ]
+            charts.append({"title": title, "bars": bars, "height": max(22, 22 * len(bars))})
+        return charts
+
+    @property
     def alerts(self) -> list[str]:
         found = []
         if self.success_rate is not None and self.success_rate < SUCCESS_RATE_MIN:

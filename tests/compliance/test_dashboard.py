@@ -40,6 +40,11 @@ def test_the_numbers_of_the_window(api_client):
     assert board.refunds == [("COMPLETED", 1)]
     assert board.alerts == ["success rate 80.0% is below 90 %"]
     assert [bar["label"] for bar in board.bars][-1].endswith("80.0%")
+    charts = {chart["title"]: chart["bars"] for chart in board.charts}
+    assert [(bar["label"], bar["count"], bar["width"]) for bar in charts["Volume by gateway"]] == [
+        ("sandbox", 5, 300)
+    ]
+    assert [bar["label"] for bar in charts["Refunds"]] == ["COMPLETED"]
 
 
 def test_an_hour_ago_is_outside_the_hour(api_client):
@@ -60,3 +65,4 @@ def test_the_home_page_shows_it_to_operators(client, api_client):
 
     assert "Success rate" in page and "last week" in page
     assert "<svg" in page and "sandbox: 1" in page
+    assert 'aria-label="Volume by gateway"' in page
