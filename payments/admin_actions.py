@@ -13,7 +13,7 @@ from audit import admin_actions
 from audit.admin_actions import ReasonForm
 from payments.errors import PaydeskError
 
-__all__ = ["ReasonForm", "approval_actions", "confirm_then_apply"]
+__all__ = ["ReasonForm", "approval_actions", "confirm_then_apply", "payment_label"]
 
 
 def confirm_then_apply(
@@ -51,3 +51,8 @@ def approval_actions(decide: Callable[..., Any], *, permission: str) -> list[Any
         return act
 
     return [action(True), action(False)]
+
+
+def payment_label(payment: Any) -> str:
+    """How a selected payment is listed on a confirmation page."""
+    return f"{payment.id} — {payment.amount} {payment.currency} ({payment.status})"

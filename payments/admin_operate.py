@@ -10,17 +10,18 @@ from django.http import HttpRequest
 
 from audit.admin import ReadOnlyAdmin
 from audit.scoping import MerchantScopedAdmin
-from payments.admin_actions import ReasonForm, approval_actions, confirm_then_apply
+from payments.admin_actions import (
+    ReasonForm,
+    approval_actions,
+    confirm_then_apply,
+    payment_label,
+)
 from payments.models import Payment, StatusFixApproval
 from payments.services.approvals import status_fix_decide, status_fix_request
 from payments.services.operator_actions import (
     payment_cancel_by_operator,
     payment_capture_by_operator,
 )
-
-
-def _label(payment: Payment) -> str:
-    return f"{payment.id} — {payment.amount} {payment.currency} ({payment.status})"
 
 
 @admin.action(description="Capture authorized payments (in full)", permissions=["operate"])
@@ -34,7 +35,7 @@ def capture_payments(modeladmin: Any, request: HttpRequest, queryset: QuerySet[P
         apply=lambda payment, data: payment_capture_by_operator(
             payment_id=payment.id, reason=data["reason"]
         ),
-        label=_label,
+        label=payment_label,
     )
 
 
@@ -49,7 +50,7 @@ def cancel_payments(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Pa
         apply=lambda payment, data: payment_cancel_by_operator(
             payment_id=payment.id, reason=data["reason"]
         ),
-        label=_label,
+        label=payment_label,
     )
 
 
@@ -80,7 +81,7 @@ def request_status_fix(modeladmin: Any, request: HttpRequest, queryset: QuerySet
             reason=data["reason"],
             operator=request.user.get_username(),
         ),
-        label=_label,
+        label=payment_label,
     )
 
 
