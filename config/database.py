@@ -37,6 +37,9 @@ def database_settings(env: environ.Env, data_dir: Path) -> dict[str, Any]:
         # (measured: PostgreSQL CPU per payment -35%). Turn off behind a transaction-pooling
         # PgBouncer older than 1.21.
         options |= {"server_side_binding": True, "prepare_threshold": 2}
+    else:
+        # Never prepare, not even the `$1` statements of `connection.raw_cursor()`.
+        options["prepare_threshold"] = None
     if env.bool("DB_POOL", default=True):
         # The runbook's pool: max 30, min 10, 20 s to get a connection (per process).
         options["pool"] = {

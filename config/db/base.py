@@ -1,6 +1,32 @@
-from django.db.backends.postgresql import base
+from typing import Any
+
+import psycopg
+from django.db.backends.postgresql import base, operations, schema
+from django.db.backends.utils import CursorWrapper
+from django.utils.asyncio import async_unsafe
 
 SCHEMA = "payment"
+
+
+class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
+    """No `<column>_like` pattern-ops indexes.
+
+    Django adds a second `varchar_pattern_ops` index to every indexed or unique varchar column
+    for LIKE 'prefix%' queries. We never run those on ids or keys, and every such index is one
+    more index entry written per insert (and per non-HOT update): on the payment hot path they
+    were 14 of ~80 index writes per payment. docs/performance.md has the index budget."""
+
+    def _create_like_index_sql(self, model: Any, field: Any) -> None:
+        return None
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+        # A `$1` statement (raw_cursor) cannot be rendered with its values by psycopg's
+        # client-side mogrify; show it with its placeholders.
+        if isinstance(cursor, psycopg.RawCursor):
+            return sql
+        return super().last_executed_query(cursor, sql, params)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -8,7 +34,23 @@ class DatabaseWrapper(base.DatabaseWrapper):
     expects; `migrate` calls `prepare_database()` first, so the schema exists before Django
     creates its first table in it."""
 
+    SchemaEditorClass = DatabaseSchemaEditor
+    ops_class = DatabaseOperations
+
     def prepare_database(self) -> None:
         super().prepare_database()
         with self.cursor() as cursor:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+
+    @async_unsafe
+    def raw_cursor(self) -> CursorWrapper:
+        """A cursor for statements written with PostgreSQL's own `$1, $2…` placeholders.
+
+        psycopg sends those as they are. With `%s` placeholders it parses and rewrites every
+        statement, and caches that work only for statements under 50 parameters: the hot
+        path's multi-row statements have ~100, and parsing them cost ~9 % of a payment's
+        Python time. Same connection, transaction and query logging as `cursor()`."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            return self._prepare_cursor(psycopg.RawCursor(self.connection))

@@ -1,20 +1,26 @@
 """The base of every merchant API view: API-key auth, scopes, and Idempotency-Key handling."""
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
+from rest_framework.exceptions import APIException
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.errors import ErrorCode, InvalidRequest
+from payments.errors import ErrorCode, InvalidRequest, PaydeskError
 from payments.models import ApiKeyMode, Merchant
 from payments.selectors import MAX_PAGE_SIZE, Cursor, Page
 from payments.services.idempotency import (
+    DeferredClaim,
+    IdempotencyKeyTaken,
     StoredResponse,
     idempotency_claim,
     idempotency_complete,
+    idempotency_held,
     idempotency_key_validate,
     idempotency_release,
     request_fingerprint,
@@ -29,8 +35,22 @@ class _Replay(Exception):
         self.stored = stored
 
 
+def rendered(status: int, body: Any) -> StoredResponse:
+    """A JSON answer as the bytes the client gets (and a replay repeats)."""
+    return StoredResponse(status, JSONRenderer().render(body))
+
+
+def stored_response(stored: StoredResponse) -> HttpResponse:
+    return HttpResponse(stored.body, status=stored.status, content_type="application/json")
+
+
 class MerchantAPIView(APIView):
     required_scopes: dict[str, str] = {}
+    # Views whose service claims the Idempotency-Key itself, in the statement that creates
+    # the object (DeferredClaim): `self.deferred_claim`, run through `claimed_by_service`.
+    # Every other POST's key is claimed here before the handler runs.
+    defers_idempotency_claim = False
+    deferred_claim: DeferredClaim | None = None
     _idempotency_claim: int | None = None
     # True when this request took over the key of an earlier one that died mid-way.
     idempotency_taken_over = False
@@ -49,27 +69,76 @@ class MerchantAPIView(APIView):
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or key is None:
             return
+        key = idempotency_key_validate(key)
         fingerprint = request_fingerprint(
             method=request.method,
             path=request.path,
             body=request._request.body,
             livemode=self.livemode,
         )
-        claim = idempotency_claim(
-            merchant=self.merchant, key=idempotency_key_validate(key), fingerprint=fingerprint
-        )
+        if self.defers_idempotency_claim:
+            self.deferred_claim = DeferredClaim(
+                merchant_id=self.merchant.id,
+                key=key,
+                fingerprint=fingerprint,
+                render=self.render_created,
+            )
+            return
+        self._claim(key, fingerprint)
+
+    def _claim(self, key: str, fingerprint: str) -> None:
+        claim = idempotency_claim(merchant=self.merchant, key=key, fingerprint=fingerprint)
         if claim.replay is not None:
             raise _Replay(claim.replay)
         self._idempotency_claim = claim.claim_id
         self.idempotency_taken_over = claim.taken_over
 
+    def render_created(self, created: Any) -> StoredResponse:
+        """The response a deferred claim stores for the object its service created."""
+        raise NotImplementedError
+
+    def claimed_by_service(
+        self, create: Callable[[DeferredClaim | None], HttpResponse]
+    ) -> HttpResponse:
+        """Run `create` with the deferred claim. If the key turns out to be held, claim it the
+        ordinary way (a replay, 409 or 422 leave from here) and run `create` without one: the
+        request owns the key then (a dead request's, taken over) and its response is stored
+        when it leaves."""
+        deferred = self.deferred_claim
+        try:
+            response = create(deferred)
+        except IdempotencyKeyTaken:
+            assert deferred is not None
+            self.deferred_claim = None
+            self._claim(deferred.key, deferred.fingerprint)
+            return create(None)
+        if deferred is None or deferred.claim_id is None:
+            return response
+        if deferred.response is not None:
+            return stored_response(deferred.response)
+        # Claimed, but the service did not get to store the answer (a timeout, or the payment
+        # settled by someone else meanwhile): store this one when it leaves.
+        self._idempotency_claim = deferred.claim_id
+        return response
+
     def handle_exception(self, exc: Exception) -> HttpResponse:
         if isinstance(exc, _Replay):
-            response = HttpResponse(
-                exc.stored.body, status=exc.stored.status, content_type="application/json"
-            )
+            response = stored_response(exc.stored)
             response["Idempotent-Replayed"] = "true"
             return response
+        deferred, self.deferred_claim = self.deferred_claim, None
+        if deferred is not None and not deferred.attempted and _refusal(exc):
+            # Refused before the key was claimed: a key already in use still means 409 or
+            # 422 (or its replay), as if it had been claimed first.
+            try:
+                replay = idempotency_held(
+                    merchant=self.merchant, key=deferred.key, fingerprint=deferred.fingerprint
+                )
+            except PaydeskError as held:
+                exc = held
+            else:
+                if replay is not None:
+                    return self.handle_exception(_Replay(replay))
         return super().handle_exception(exc)
 
     def finalize_response(
@@ -102,6 +171,13 @@ class MerchantAPIView(APIView):
                 "url": self.request.path,
             }
         )
+
+
+def _refusal(exc: Exception) -> bool:
+    status = exc.http_status if isinstance(exc, PaydeskError) else None
+    if isinstance(exc, APIException):
+        status = exc.status_code
+    return status is not None and status < 500
 
 
 def _query_int(

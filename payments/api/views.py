@@ -1,7 +1,9 @@
 """Merchant API views: thin callers of payments services and selectors."""
 
 import logging
+from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +13,7 @@ from payments.api.base import (
     MerchantAPIView,
     cursor_from_query,
     query_params_check,
+    rendered,
     timestamp_from_query,
 )
 from payments.api.serializers import (
@@ -48,6 +51,7 @@ from payments.selectors import (
     payment_list,
 )
 from payments.services.customers import customer_create, customer_payment_method_add
+from payments.services.idempotency import DeferredClaim, StoredResponse
 from payments.services.payments import payment_cancel, payment_capture, payment_create
 
 logger = logging.getLogger("payments.api.PaymentController")
@@ -68,24 +72,15 @@ _OWN_CODES = {
 }
 
 
-def payment_response(payment: Payment, action: str, success_status: int = 200) -> Response:
+def payment_answer(payment: Payment, success_status: int = 200) -> tuple[int, dict[str, Any]]:
     """The payment object, or the error a FAILED payment stands for (402 decline, 503 when
     the gateway could not be reached), with the payment inside the error."""
-    logger.info(
-        "Payment %s for amount %s %s with gateway %s",
-        "failed" if payment.status == PaymentStatus.FAILED else action,
-        format_amount(payment.amount, payment.currency),
-        payment.currency,
-        payment.gateway,
-    )
     body = payment_dict(payment)
     if payment.status != PaymentStatus.FAILED or not payment.error_code:
-        return Response(
-            body, status=202 if payment.status == PaymentStatus.PROCESSING else success_status
-        )
+        return 202 if payment.status == PaymentStatus.PROCESSING else success_status, body
     if payment.error_code.startswith(GATEWAY_ERROR_PREFIX):
         error = GatewayUnavailable(payment.error_message, code=ErrorCode.GATEWAY_UNAVAILABLE)
-        return Response({"error": {**error.as_dict(), "payment": body}}, status=error.http_status)
+        return error.http_status, {"error": {**error.as_dict(), "payment": body}}
     code = (
         ErrorCode(payment.error_code)
         if payment.error_code in _OWN_CODES
@@ -97,11 +92,29 @@ def payment_response(payment: Payment, action: str, success_status: int = 200) -
         decline_code=payment.error_code,
         payment=body,
     )
-    return Response({"error": error.as_dict()}, status=error.http_status)
+    return error.http_status, {"error": error.as_dict()}
+
+
+def _log_answer(payment: Payment, action: str) -> None:
+    logger.info(
+        "Payment %s for amount %s %s with gateway %s",
+        "failed" if payment.status == PaymentStatus.FAILED else action,
+        format_amount(payment.amount, payment.currency),
+        payment.currency,
+        payment.gateway,
+    )
+
+
+def payment_response(payment: Payment, action: str, success_status: int = 200) -> Response:
+    _log_answer(payment, action)
+    status, body = payment_answer(payment, success_status)
+    return Response(body, status=status)
 
 
 class PaymentListCreateView(MerchantAPIView):
     required_scopes = {"GET": "payment:read", "POST": "payment:create"}
+    # The hot path: the key is claimed by transaction 1, the answer stored by transaction 2.
+    defers_idempotency_claim = True
 
     @extend_schema(
         operation_id="payments_create",
@@ -111,9 +124,15 @@ class PaymentListCreateView(MerchantAPIView):
         description="Create and authorize a payment. A decline answers 402 `card_error` with the "
         "FAILED payment in `error.payment`; 3-D Secure answers 201 with status REQUIRES_ACTION.",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         data = self.validated(PaymentCreateSerializer, request.data)
-        key = request.headers.get("Idempotency-Key", "")
+        return self.claimed_by_service(lambda deferred: self._create(data, deferred))
+
+    def render_created(self, created: Payment) -> StoredResponse:
+        return rendered(*payment_answer(created, success_status=201))
+
+    def _create(self, data: dict[str, Any], deferred: DeferredClaim | None) -> HttpResponse:
+        key = self.request.headers.get("Idempotency-Key", "")
         if self.idempotency_taken_over:
             # The first request with this key died; if it got as far as creating the payment,
             # answer with that payment as it stands (recovery settles a PROCESSING one).
@@ -139,6 +158,7 @@ class PaymentListCreateView(MerchantAPIView):
             livemode=self.livemode,
             client_ip=data.get("client_ip"),
             idempotency_key=key,
+            idempotency=deferred,
             billing_country=(
                 data.get("payment_method_data", {})
                 .get("billing_details", {})
@@ -151,6 +171,7 @@ class PaymentListCreateView(MerchantAPIView):
                 else None
             ),
         )
+        # With a stored answer (deferred.response) claimed_by_service sends those very bytes.
         return payment_response(payment, "created", success_status=201)
 
     @extend_schema(

@@ -59,35 +59,49 @@ class BreakerView:
 
 
 class _Window:
-    """This process's recent outcomes per gateway: (monotonic time, succeeded)."""
+    """This process's recent outcomes per gateway: (monotonic time, succeeded), with a running
+    count of the failures among them (every payment records one outcome: counting the window
+    on each call would cost O(calls in the window))."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: dict[str, collections.deque[tuple[float, bool]]] = collections.defaultdict(
             collections.deque
         )
+        self._errors: collections.Counter[str] = collections.Counter()
+
+    def _expire(self, gateway: str, now: float) -> collections.deque[tuple[float, bool]]:
+        calls = self._calls[gateway]
+        horizon = now - settings.BREAKER_WINDOW_SECONDS
+        while calls and calls[0][0] < horizon:
+            _, ok = calls.popleft()
+            if not ok:
+                self._errors[gateway] -= 1
+        return calls
 
     def add(self, gateway: str, succeeded: bool) -> tuple[int, int]:
         """Record one outcome; return (calls, errors) within the window."""
         now = time.monotonic()
         with self._lock:
-            calls = self._calls[gateway]
+            calls = self._expire(gateway, now)
             calls.append((now, succeeded))
-            horizon = now - settings.BREAKER_WINDOW_SECONDS
-            while calls and calls[0][0] < horizon:
-                calls.popleft()
-            return len(calls), sum(1 for _, ok in calls if not ok)
+            if not succeeded:
+                self._errors[gateway] += 1
+            return len(calls), self._errors[gateway]
 
     def success_rate(self, gateway: str) -> float | None:
         with self._lock:
-            calls = self._calls.get(gateway)
+            if gateway not in self._calls:
+                return None
+            calls = self._expire(gateway, time.monotonic())
             if not calls:
                 return None
-            return sum(1 for _, ok in calls if ok) / len(calls)
+            return 1 - self._errors[gateway] / len(calls)
 
     def clear(self) -> None:
         with self._lock:
             self._calls.clear()
+            self._errors.clear()
 
 
 _window = _Window()

@@ -6,13 +6,16 @@ The unique constraint (merchant, key) decides who owns a key under concurrency.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from config.db.statements import Statement
 from payments.errors import (
     ErrorCode,
     IdempotencyError,
@@ -41,6 +44,31 @@ class Claim:
     taken_over: bool = False
 
 
+@dataclass
+class DeferredClaim:
+    """An Idempotency-Key that the creating service claims in the same statement as the
+    object it creates, and whose response it stores in the statement that settles the
+    object: the payment hot path's round trips and commits, two fewer each (see
+    docs/performance.md). `render` turns the settled object into the response the client
+    gets.
+
+    If the key is taken, the service raises IdempotencyKeyTaken having written nothing; the
+    caller then claims it the ordinary way (idempotency_claim: replay, 409, 422, or a takeover
+    of a dead request's key)."""
+
+    merchant_id: str
+    key: str
+    fingerprint: str
+    render: Callable[[Any], StoredResponse]
+    attempted: bool = False
+    claim_id: int | None = None
+    response: StoredResponse | None = None
+
+
+class IdempotencyKeyTaken(Exception):
+    """A deferred claim found its key held: nothing was written."""
+
+
 # A request still "in progress" after this long has died (gunicorn kills a request after
 # 30 s): a retry takes the key over instead of getting 409 until the key expires.
 IN_PROGRESS_LEASE = dt.timedelta(minutes=2)
@@ -67,15 +95,54 @@ def idempotency_key_validate(key: str) -> str:
 
 _CLAIM_SQL = f"""
 INSERT INTO {IdempotencyKey._meta.db_table}
-    (merchant_id, key, request_fingerprint, status, created_at, expires_at)
-VALUES (%s, %s, %s, %s, %s, %s)
+    (merchant_id, key, request_fingerprint, status, response_status, response_body,
+     created_at, expires_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (merchant_id, key) DO UPDATE
     SET request_fingerprint = EXCLUDED.request_fingerprint, status = EXCLUDED.status,
-        response_status = NULL, response_body = NULL,
+        response_status = EXCLUDED.response_status, response_body = EXCLUDED.response_body,
         created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
     WHERE {IdempotencyKey._meta.db_table}.expires_at <= EXCLUDED.created_at
 RETURNING id
 """  # noqa: S608 (table name from our model, values are parameters)
+
+
+def _claim_params(
+    merchant_id: str, key: str, fingerprint: str, response: StoredResponse | None
+) -> list[Any]:
+    now = timezone.now()
+    return [
+        merchant_id,
+        key,
+        fingerprint,
+        IdempotencyStatus.IN_PROGRESS if response is None else IdempotencyStatus.COMPLETED,
+        None if response is None else response.status,
+        None if response is None else response.body,
+        now,
+        now + dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS),
+    ]
+
+
+def deferred_claim_statement(
+    claim: DeferredClaim, *, response: StoredResponse | None = None
+) -> Statement:
+    """The claim, for the creating statement's guard (`RETURNING id`): in progress, or
+    already completed with `response` when the object is settled by that statement."""
+    claim.attempted = True
+    return Statement(
+        _CLAIM_SQL, _claim_params(claim.merchant_id, claim.key, claim.fingerprint, response)
+    )
+
+
+def deferred_completion_statement(claim: DeferredClaim, response: StoredResponse) -> Statement:
+    """Store `response` for a claimed key, inside the statement that settles its object
+    (applies only if that statement's `guard` matched)."""
+    return Statement(
+        f"UPDATE {IdempotencyKey._meta.db_table} "  # noqa: S608 (table name from our model)
+        "SET status = %s, response_status = %s, response_body = %s "
+        "WHERE id = %s AND EXISTS (SELECT FROM guard)",
+        [IdempotencyStatus.COMPLETED, response.status, response.body, claim.claim_id],
+    )
 
 
 def idempotency_claim(*, merchant: Merchant, key: str, fingerprint: str) -> Claim:
@@ -85,19 +152,44 @@ def idempotency_claim(*, merchant: Merchant, key: str, fingerprint: str) -> Clai
     An expired key (older than 24 h) is taken over as new; one left in progress longer than
     IN_PROGRESS_LEASE by a request that died is taken over by one retry (the others get 409).
     """
-    now = timezone.now()
-    expires = now + dt.timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    params = _claim_params(merchant.id, key, fingerprint, None)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL,
-            [merchant.id, key, fingerprint, IdempotencyStatus.IN_PROGRESS, now, expires],
-        )
+        cursor.execute(_CLAIM_SQL, params)
         row = cursor.fetchone()
     if row is not None:
         return Claim(claim_id=row[0])
     existing = IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
     if existing is None:  # deleted (released) between our insert and read: try again once
         return idempotency_claim(merchant=merchant, key=key, fingerprint=fingerprint)
+    return _claim_held(existing, fingerprint, now=params[-2])
+
+
+def idempotency_held(*, merchant: Merchant, key: str, fingerprint: str) -> StoredResponse | None:
+    """For a request refused before it claimed its key: if the key is already held, what
+    that means (its stored response to replay, or 409/422 raised); None if it is free."""
+    existing = IdempotencyKey.objects.filter(
+        merchant=merchant, key=key, expires_at__gt=timezone.now()
+    ).first()
+    if existing is None:
+        return None
+    _same_request(existing, fingerprint)
+    if existing.status == IdempotencyStatus.IN_PROGRESS:
+        raise _in_use()
+    return _stored(existing)
+
+
+def _claim_held(existing: IdempotencyKey, fingerprint: str, *, now: dt.datetime) -> Claim:
+    """Someone holds the key: 422 for another request, 409 while it runs, a takeover if it
+    died, or its stored response."""
+    _same_request(existing, fingerprint)
+    if existing.status == IdempotencyStatus.IN_PROGRESS:
+        if existing.created_at < now - IN_PROGRESS_LEASE and _take_over(existing, now):
+            return Claim(claim_id=existing.pk, taken_over=True)
+        raise _in_use()
+    return Claim(replay=_stored(existing))
+
+
+def _same_request(existing: IdempotencyKey, fingerprint: str) -> None:
     if existing.request_fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             "Keys for idempotent requests can only be used with the same parameters they were "
@@ -105,15 +197,18 @@ def idempotency_claim(*, merchant: Merchant, key: str, fingerprint: str) -> Clai
             code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
             param="Idempotency-Key",
         )
-    if existing.status == IdempotencyStatus.IN_PROGRESS:
-        if existing.created_at < now - IN_PROGRESS_LEASE and _take_over(existing, now):
-            return Claim(claim_id=existing.pk, taken_over=True)
-        raise IdempotencyKeyInUse(
-            "A request with this Idempotency-Key is still being processed; retry shortly.",
-            code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
-            param="Idempotency-Key",
-        )
-    return Claim(replay=StoredResponse(existing.response_status, bytes(existing.response_body)))
+
+
+def _in_use() -> IdempotencyKeyInUse:
+    return IdempotencyKeyInUse(
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
+        param="Idempotency-Key",
+    )
+
+
+def _stored(existing: IdempotencyKey) -> StoredResponse:
+    return StoredResponse(existing.response_status, bytes(existing.response_body))
 
 
 def _take_over(existing: IdempotencyKey, now: dt.datetime) -> bool:

@@ -54,6 +54,12 @@ from payments.models import (
 from payments.money import MAX_AMOUNT, format_amount, is_known_currency
 from payments.representations import payment_dict
 from payments.services.gateway_calls import GatewayCall, gateway_call
+from payments.services.idempotency import (
+    DeferredClaim,
+    IdempotencyKeyTaken,
+    deferred_claim_statement,
+    deferred_completion_statement,
+)
 from payments.services.routing import route
 from payments.vault import vault_card_reveal, vault_card_seal
 from webhooks.services import event_build
@@ -178,10 +184,14 @@ def payment_create(
     client_location: tuple[float, float] | None = None,
     billing_country: str = "",
     idempotency_key: str = "",
+    idempotency: DeferredClaim | None = None,
 ) -> Payment:
     """Screen a payment for fraud, then authorize it (and capture it, unless `capture_method`
     is manual). `client_ip` and `client_location` describe the paying customer (as the
     merchant saw them), for the fraud rules.
+
+    With `idempotency`, its key is claimed by transaction 1 and the response stored by the
+    statement that settles the payment; IdempotencyKeyTaken (nothing written) if it is held.
 
     Declines are not exceptions: the payment comes back FAILED with its `error_code`; a fraud
     block is FAILED with `fraud_blocked` and a hold for review is UNDER_REVIEW, both without a
@@ -261,10 +271,23 @@ def payment_create(
         if event_type
         else []
     )
-    # Transaction 1, as one statement: the card (when new), the payment, its audit row, the
+    # Transaction 1, as one statement: the Idempotency-Key's claim (answered at once when
+    # screening settled the payment), the card (when new), the payment, its audit row, the
     # fraud check and observation (and the event when screening already settled it).
-    insert_rows(*([] if saved_method else [method]), payment, created, *screening.rows, *event)
-    if payment.status != PaymentStatus.PROCESSING:
+    settled = payment.status != PaymentStatus.PROCESSING
+    response = idempotency.render(payment) if idempotency is not None and settled else None
+    claim = (
+        deferred_claim_statement(idempotency, response=response)
+        if idempotency is not None
+        else None
+    )
+    rows = [*([] if saved_method else [method]), payment, created, *screening.rows, *event]
+    claim_id = insert_rows(*rows, guard=claim)
+    if idempotency is not None:
+        if claim_id is None:
+            raise IdempotencyKeyTaken(idempotency.key)
+        idempotency.claim_id, idempotency.response = claim_id, response
+    if settled:
         _log_outcome(payment, "failed" if payment.status == PaymentStatus.FAILED else "held")
     else:
         payment = payment_authorize(
@@ -272,6 +295,7 @@ def payment_create(
             card=card,
             three_d_secure=screening.action == RuleAction.REQUIRE_VERIFICATION,
             fallbacks=gateways[1:],
+            idempotency=idempotency,
         )
     _count_processed(payment, time.monotonic() - started)
     return payment
@@ -337,10 +361,12 @@ def payment_authorize(
     card: CardInput | None = None,
     three_d_secure: bool = False,
     fallbacks: Sequence[str] = (),
+    idempotency: DeferredClaim | None = None,
 ) -> Payment:
     """Steps 2 and 3 of an authorization whose step 1 has committed (`payment` is PROCESSING
     with pending_operation=authorize). Without `card` (a saved method, or a payment approved
-    after review) the PAN comes from the vault and there is no CVC.
+    after review) the PAN comes from the vault and there is no CVC. A claimed `idempotency`
+    key gets its response stored by step 3.
 
     When the gateway certainly did not charge (unreachable, refused, breaker open) the
     payment fails over to the next of `fallbacks`; a timeout or a decline never does."""
@@ -377,6 +403,7 @@ def payment_authorize(
         amount=payment.amount,
         idempotency_key=request.idempotency_key,
         call=call,
+        idempotency=idempotency,
     )
 
 
@@ -685,10 +712,12 @@ def _finish(
     amount: int,
     idempotency_key: str,
     call: GatewayCall,
+    idempotency: DeferredClaim | None = None,
 ) -> Payment:
     """Step 3: record what the gateway said. `payment` is our copy from step 1; the write
     applies only if the row is still PROCESSING this operation (compare-and-set), so a
-    recovery run or webhook that settled it meanwhile is never overwritten."""
+    recovery run or webhook that settled it meanwhile is never overwritten. The response to
+    a claimed `idempotency` key is stored by the same statement."""
     expected = {
         "status": PaymentStatus.PROCESSING,
         "pending_operation": operation,
@@ -753,12 +782,24 @@ def _finish(
     ]
     if operation == PendingOperation.AUTHORIZE and txn_status == TransactionStatus.DECLINED:
         rows.append(fraud_decline_observation(_fraud_context(payment)))  # for card-testing rules
-    # Transaction 2, as one statement: status, ledger row, audit row, outbox event.
+    response = (
+        idempotency.render(payment)
+        if idempotency is not None and idempotency.claim_id is not None
+        else None
+    )
+    # Transaction 2, as one statement: status, ledger row, audit row, outbox event (and the
+    # response to the Idempotency-Key).
     if not update_where_then_insert(
-        payment, expected=expected, changes=_SETTLED_FIELDS, inserts=rows
+        payment,
+        expected=expected,
+        changes=_SETTLED_FIELDS,
+        inserts=rows,
+        then=[deferred_completion_statement(idempotency, response)] if response else [],
     ):
         logger.warning("Payment %s was settled elsewhere during %s", payment.id, operation)
         return Payment.objects.select_related("payment_method").get(pk=payment.pk)
+    if idempotency is not None:
+        idempotency.response = response
     _log_outcome(payment, _log_action(payment, operation))
     return payment
 

@@ -16,6 +16,7 @@ from payments.services.breakers import (
     breaker_override,
     breaker_record,
     breaker_view,
+    recent_success_rate,
 )
 from tests.conftest import create_payment
 
@@ -138,3 +139,19 @@ def test_an_unreachable_cache_falls_back_to_the_database(api_client, monkeypatch
     assert create_payment(api_client).status_code == 503
     breaker_override("sandbox", BreakerOverride.NONE)
     assert create_payment(api_client).status_code == 201
+
+
+def test_failures_older_than_the_window_stop_counting(small_window, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("payments.services.breakers.time.monotonic", lambda: clock[0])
+    for _ in range(3):
+        breaker_record("aging", succeeded=False)
+    assert recent_success_rate("aging") == 0.0
+
+    clock[0] += 61  # those three failures leave the 60 s window
+    for _ in range(3):
+        breaker_record("aging", succeeded=True)
+    breaker_record("aging", succeeded=False)
+
+    assert breaker_allows("aging")  # 1 failure in 4 calls, not 4 in 7
+    assert recent_success_rate("aging") == 0.75

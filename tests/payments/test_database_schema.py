@@ -76,6 +76,43 @@ def test_customer_created_index_exists(db):
     assert "(customer_id, created_at DESC)" in definition
 
 
+# Index entries written per payment are PostgreSQL's largest cost on the hot path (see
+# docs/performance.md): an index added to one of these tables must change this budget.
+HOT_PATH_INDEX_BUDGET = {
+    "payments": 8,
+    "payment_methods": 5,
+    "audit_log": 4,
+    "fraud_checks": 3,
+    "fraud_observations": 6,
+    "idempotency_keys": 3,
+    "outbox_events": 3,
+    "sandbox_operations": 3,
+}
+
+
+def test_the_hot_path_tables_keep_their_index_budget(db):
+    counts = dict(
+        query(
+            "SELECT tablename, count(*) FROM pg_indexes WHERE schemaname = 'payment' "
+            "AND tablename = ANY(%s) GROUP BY tablename",
+            [list(HOT_PATH_INDEX_BUDGET)],
+        )
+    )
+
+    assert counts == HOT_PATH_INDEX_BUDGET
+
+
+def test_no_pattern_ops_index_doubles_an_index(db):
+    """Django's `_like` (varchar_pattern_ops) twins: nothing queries ids or keys with LIKE."""
+    assert (
+        query(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'payment' "
+            "AND indexdef LIKE '%%pattern_ops%%'"
+        )
+        == []
+    )
+
+
 def test_runbook_failure_analysis_query_groups_recent_declines(api_client):
     create_payment(api_client, "4000000000009995", amount=1000)
     create_payment(api_client, "4000000000009995", amount=3000)

@@ -4,7 +4,11 @@ import json
 import pytest
 from django.utils import timezone
 
-from payments.models import IdempotencyKey, Payment
+from fraud.rules import RuleSpec
+from fraud.services import fraud_rules_apply
+from payments.gateways.interface import GatewayTimeoutError
+from payments.gateways.sandbox import SandboxGateway
+from payments.models import IdempotencyKey, Payment, PaymentStatus, Transaction
 from payments.services.idempotency import (
     IN_PROGRESS_LEASE,
     idempotency_claim,
@@ -226,3 +230,92 @@ def test_a_claim_inside_its_lease_still_answers_409(api_client, merchant):
     )
 
     assert response.status_code == 409
+
+
+# The payment hot path claims its key inside the statement that creates the payment and
+# stores the answer inside the one that settles it (DeferredClaim): the same rules hold.
+
+
+def test_an_invalid_request_with_a_key_used_by_another_request_is_still_422(api_client):
+    assert post(api_client, payment_body(), "order-used").status_code == 201
+
+    response = post(api_client, {"amount": -5, "currency": "usd"}, "order-used")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert Payment.objects.count() == 1
+
+
+def test_an_invalid_request_with_a_key_in_flight_is_still_409(api_client, merchant):
+    body = {"amount": "ten", "currency": "usd"}
+    fingerprint = request_fingerprint(
+        method="POST", path=PAYMENTS_URL, body=json.dumps(body).encode(), livemode=False
+    )
+    idempotency_claim(merchant=merchant, key="order-flight", fingerprint=fingerprint)
+
+    response = api_client.post(
+        PAYMENTS_URL,
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="order-flight",
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_key_in_use"
+
+
+def test_a_payment_settled_by_screening_stores_its_answer_with_the_payment(
+    api_client, gateway_calls
+):
+    fraud_rules_apply(
+        [RuleSpec("big", "amount_threshold", {"thresholds": {"USD": 1_000}}, "flag_for_review")],
+        disable_missing=True,
+    )
+    first = post(api_client, payment_body(amount=5_000), "order-held")
+    stored = IdempotencyKey.objects.get(key="order-held")
+
+    assert first.status_code == 201 and first.json()["status"] == "UNDER_REVIEW"
+    assert (stored.status, stored.response_status) == ("completed", 201)
+    assert bytes(stored.response_body) == first.content
+    replay = post(api_client, payment_body(amount=5_000), "order-held")
+    assert replay.content == first.content and replay["Idempotent-Replayed"] == "true"
+    assert Payment.objects.count() == 1
+    assert gateway_calls.counts["authorize"] == 0
+
+
+def test_a_gateway_timeout_answer_is_stored_and_replayed(api_client, monkeypatch):
+    def timed_out(self, request):
+        raise GatewayTimeoutError("read timed out")
+
+    monkeypatch.setattr(SandboxGateway, "authorize", timed_out)
+
+    first = post(api_client, payment_body(), "order-timeout")
+    replay = post(api_client, payment_body(), "order-timeout")
+
+    assert first.status_code == replay.status_code == 202  # PROCESSING: recovery settles it
+    assert replay.content == first.content
+    stored = IdempotencyKey.objects.get(key="order-timeout")
+    assert (stored.status, bytes(stored.response_body)) == ("completed", first.content)
+    assert Payment.objects.count() == 1
+
+
+def test_a_payment_settled_elsewhere_meanwhile_stores_the_answer_it_gives(api_client, monkeypatch):
+    """Transaction 2 finds the payment settled by someone else (a webhook, recovery): its
+    statement stores nothing, and the answer given is stored as the request leaves."""
+    original = SandboxGateway.authorize
+
+    def settled_by_a_webhook_meanwhile(self, request):
+        result = original(self, request)
+        Payment.objects.filter(pk=request.payment_id).update(
+            status=PaymentStatus.COMPLETED, pending_operation="", amount_captured=1050
+        )
+        return result
+
+    monkeypatch.setattr(SandboxGateway, "authorize", settled_by_a_webhook_meanwhile)
+
+    first = post(api_client, payment_body(), "order-raced")
+    replay = post(api_client, payment_body(), "order-raced")
+
+    assert first.status_code == 201 and first.json()["status"] == "COMPLETED"
+    assert replay.content == first.content and replay["Idempotent-Replayed"] == "true"
+    assert Transaction.objects.count() == 0  # the other writer's outcome stands
