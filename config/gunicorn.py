@@ -16,6 +16,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 backlog = 2048
+reuse_port = True
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

@@ -1,25 +1,40 @@
-"""Public ids: `<prefix>_` and 24 random base62 characters."""
+"""Public ids: `<prefix>_`, 9 characters of time (base 36) and 15 random base62 ones."""
 
 import collections
 import string
 
-from config.ids import RANDOM_LENGTH, new_public_id
+from config.ids import RANDOM_LENGTH, TIME_LENGTH, new_public_id
 
+BASE36 = set(string.digits + string.ascii_lowercase)
 BASE62 = set(string.digits + string.ascii_letters)
 
 
-def test_an_id_is_its_prefix_and_24_base62_characters():
+def test_an_id_is_its_prefix_the_time_and_random_characters():
     for _ in range(1000):
         prefix, _, rest = new_public_id("pay").partition("_")
         assert prefix == "pay"
-        assert len(rest) == RANDOM_LENGTH and set(rest) <= BASE62
+        assert len(rest) == TIME_LENGTH + RANDOM_LENGTH == 24
+        assert set(rest[:TIME_LENGTH]) <= BASE36 and set(rest[TIME_LENGTH:]) <= BASE62
 
 
-def test_every_character_is_about_equally_likely():
-    counts = collections.Counter("".join(new_public_id("x")[2:] for _ in range(10_000)))
+def test_ids_sort_in_the_order_they_were_minted(monkeypatch):
+    clock = iter([1_700_000_000_000_000_000 + step * 1_000_000 for step in range(100)])
+    monkeypatch.setattr("config.ids.time.time_ns", lambda: next(clock))
+
+    minted = [new_public_id("pay") for _ in range(100)]
+
+    assert minted == sorted(minted)
+    assert len(set(minted)) == 100
+
+
+def test_every_random_character_is_about_equally_likely():
+    draws = 10_000
+    counts = collections.Counter(
+        "".join(new_public_id("x")[2 + TIME_LENGTH :] for _ in range(draws))
+    )
 
     assert set(counts) == BASE62
-    expected = 10_000 * RANDOM_LENGTH / 62  # ≈ 3871 per character
-    # 6 standard deviations (≈ 61 each): a biased mapping (e.g. bytes mod 62 over all 256
-    # values: +25 % for 8 characters) shows, chance does not.
-    assert all(abs(count - expected) < 6 * 61 for count in counts.values())
+    expected = draws * RANDOM_LENGTH / 62  # ≈ 2419 per character, standard deviation ≈ 49
+    # A biased mapping (e.g. bytes mod 62 over all 256 values: +25 % for 8 characters) shows
+    # at 6 standard deviations, chance does not.
+    assert all(abs(count - expected) < 6 * 49 for count in counts.values())
