@@ -28,11 +28,21 @@ _COLUMN = {
 }
 
 
+# The partial indexes' conditions (fraud.models), spelled out: a prepared statement's generic
+# plan cannot infer them from `column = $1`.
+_HAS_KEY = {
+    "card_fingerprint": "",
+    "customer_id": "AND customer_id <> '' ",
+    "email": "AND email <> '' ",
+    "ip_address": "",
+}
+
+
 def _bounded_count(column: str, condition: str) -> str:
     """Rows for one key in a window, counted no further than LIMIT (parameters: the key's
     value, the window's start, the limit): a hot key costs no more than a cold one."""
     return (
-        f"(SELECT count(*) FROM (SELECT 1 FROM {_TABLE} WHERE {column} = %s "
+        f"(SELECT count(*) FROM (SELECT 1 FROM {_TABLE} WHERE {column} = %s {_HAS_KEY[column]}"
         f"AND created_at > %s AND {condition} LIMIT %s) AS recent)"
     )
 
