@@ -6,6 +6,7 @@ GIL is released while waiting on the network or PostgreSQL.
 
 import multiprocessing
 import os
+import socket
 
 from config.logging import logging_config
 
@@ -16,6 +17,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 backlog = 2048
+# Each worker accepts on its own SO_REUSEPORT socket and the kernel spreads new connections
+# across them. With one shared socket, whichever worker woke first could take every
+# keep-alive connection of a burst: one worker at 90 % CPU, the other idle (docs/performance.md).
+# The cost: a worker that restarts (max_requests) drops the connections still queued on its
+# own socket, as a crash would.
 reuse_port = True
 timeout = 30
 graceful_timeout = 20
@@ -36,6 +42,16 @@ logconfig_dict["loggers"] |= {
     },
 }
 proc_name = "paydesk"
+
+
+def on_starting(server: object) -> None:
+    """SO_REUSEPORT would let a second server share the address silently: refuse instead."""
+    host, _, port = bind.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=1).close()
+    except OSError:
+        return  # nobody is listening there
+    raise SystemExit(f"{bind} is already in use: is Paydesk running already?")
 
 
 def child_exit(server: object, worker: object) -> None:
