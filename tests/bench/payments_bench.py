@@ -148,6 +148,34 @@ def outcomes_since(started: float) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
+def cpu_seconds_by_program() -> dict[str, float]:
+    """CPU time (user + system) used so far by every process of this machine, per program
+    name (gunicorn's workers, PostgreSQL's backends), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
+def cpu_per_payment(before: dict[str, float], after: dict[str, float], payments: float) -> str:
+    """Milliseconds of CPU per payment of the server's programs: on a shared machine this is
+    steadier than throughput (see docs/performance.md)."""
+    spent = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
+    shown = [
+        f"{name} {spent[name] * 1000 / payments:.2f} ms"
+        for name in ("gunicorn", "postgres")
+        if spent.get(name, 0.0) > 0
+    ]
+    return ", ".join(shown)
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -156,7 +184,9 @@ def main() -> None:
     wait_healthy(url)
     run_wrk(url, key, "5s")  # warm-up: pools, caches, JIT-free but page cache warm
     started = time.time()
+    cpu_before = cpu_seconds_by_program()
     result = run_wrk(url, key, os.environ.get("BENCH_DURATION", "30s"))
+    cpu = cpu_per_payment(cpu_before, cpu_seconds_by_program(), result["requests"])
     result["queries_per_payment"] = queries_per_payment()
     outcomes = outcomes_since(started)
     connections = os.environ.get("BENCH_CONNECTIONS", "64")
@@ -168,9 +198,11 @@ def main() -> None:
         f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms\n"
         f"  errors {result['errors']:.0f} (non-2xx {result['non2xx']:.0f})\n"
         f"  SQL statements per payment: {result['queries_per_payment']}\n"
+        f"  CPU per payment: {cpu}\n"
         f"  outcomes: {', '.join(f'{status} {n}' for status, n in sorted(outcomes.items()))}"
     )
     result["outcomes"] = outcomes
+    result["cpu_per_payment"] = cpu
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / f"payments-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(
