@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.models import AuditResult
@@ -26,7 +26,13 @@ from fraud.services import fraud_decline_observation, fraud_screen
 from payments import metrics
 from payments.audit_actions import AuditAction
 from payments.cards import CardInput, card_brand
-from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateConflict
+from payments.errors import (
+    ErrorCode,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    ResourceMissing,
+    StateConflict,
+)
 from payments.gateways.interface import (
     AuthorizeRequest,
     GatewayCard,
@@ -282,7 +288,18 @@ def payment_create(
         else None
     )
     rows = [*([] if saved_method else [method]), payment, created, *screening.rows, *event]
-    claim_id = insert_rows(*rows, guard=claim)
+    try:
+        claim_id = insert_rows(*rows, guard=claim)
+    except IntegrityError as exc:
+        if _constraint(exc) != ONE_PAYMENT_PER_KEY:
+            raise
+        # The key's record expired (24 h) but its payment is forever: nothing was written.
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another payment more than 24 hours ago. "
+            "Use a new Idempotency-Key.",
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            param="Idempotency-Key",
+        ) from exc
     if idempotency is not None:
         if claim_id is None:
             raise IdempotencyKeyTaken(idempotency.key)
@@ -299,6 +316,14 @@ def payment_create(
         )
     _count_processed(payment, time.monotonic() - started)
     return payment
+
+
+ONE_PAYMENT_PER_KEY = "payments_one_per_idempotency_key"
+
+
+def _constraint(error: IntegrityError) -> str | None:
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 def _count_processed(payment: Payment, seconds: float) -> None:

@@ -319,3 +319,25 @@ def test_a_payment_settled_elsewhere_meanwhile_stores_the_answer_it_gives(api_cl
     assert first.status_code == 201 and first.json()["status"] == "COMPLETED"
     assert replay.content == first.content and replay["Idempotent-Replayed"] == "true"
     assert Transaction.objects.count() == 0  # the other writer's outcome stands
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as served: the refused statement is
+# rolled back on its own, not inside a test transaction
+def test_a_key_reused_after_its_24_hours_for_a_payment_that_exists_is_refused_with_422(
+    api_client,
+):
+    """Payments keep their key forever (one payment per key); the key's record expires after
+    24 h, so a late reuse is a new request that cannot create a second payment."""
+    assert post(api_client, payment_body(), "order-old").status_code == 201
+    IdempotencyKey.objects.filter(key="order-old").update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    response = post(api_client, payment_body(), "order-old")
+
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("idempotency_error", "idempotency_key_reused")
+    assert Payment.objects.count() == 1
+    retry = post(api_client, payment_body(), "order-new")
+    assert retry.status_code == 201
