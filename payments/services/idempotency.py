@@ -83,6 +83,17 @@ def request_fingerprint(*, method: str, path: str, body: bytes, livemode: bool) 
     return salted_hmac("paydesk.idempotency", message, algorithm="sha256").hexdigest()
 
 
+def idempotency_key_expired_in_use() -> IdempotencyKeyReused:
+    """For a request whose key's record expired (24 h) while the object created with it
+    lives on (payments and refunds keep their key: one object per key, ever)."""
+    return IdempotencyKeyReused(
+        "This Idempotency-Key was used more than 24 hours ago for another request. "
+        "Use a new Idempotency-Key.",
+        code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        param="Idempotency-Key",
+    )
+
+
 def idempotency_key_validate(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise IdempotencyError(

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from audit.models import AuditResult
 from audit.services import audit_entry, audit_record
+from config.db.constraints import violated_constraint
 from config.db.statements import insert_rows, update_where_then_insert
 from fraud.engine import FraudContext
 from fraud.models import RuleAction
@@ -26,13 +27,7 @@ from fraud.services import fraud_decline_observation, fraud_screen
 from payments import metrics
 from payments.audit_actions import AuditAction
 from payments.cards import CardInput, card_brand
-from payments.errors import (
-    ErrorCode,
-    IdempotencyKeyReused,
-    InvalidRequest,
-    ResourceMissing,
-    StateConflict,
-)
+from payments.errors import ErrorCode, InvalidRequest, ResourceMissing, StateConflict
 from payments.gateways.interface import (
     AuthorizeRequest,
     GatewayCard,
@@ -65,6 +60,7 @@ from payments.services.idempotency import (
     IdempotencyKeyTaken,
     deferred_claim_statement,
     deferred_completion_statement,
+    idempotency_key_expired_in_use,
 )
 from payments.services.routing import route
 from payments.vault import vault_card_reveal, vault_card_seal
@@ -291,15 +287,9 @@ def payment_create(
     try:
         claim_id = insert_rows(*rows, guard=claim)
     except IntegrityError as exc:
-        if _constraint(exc) != ONE_PAYMENT_PER_KEY:
+        if violated_constraint(exc) != "payments_one_per_idempotency_key":
             raise
-        # The key's record expired (24 h) but its payment is forever: nothing was written.
-        raise IdempotencyKeyReused(
-            "This Idempotency-Key was used for another payment more than 24 hours ago. "
-            "Use a new Idempotency-Key.",
-            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
-            param="Idempotency-Key",
-        ) from exc
+        raise idempotency_key_expired_in_use() from exc  # nothing was written
     if idempotency is not None:
         if claim_id is None:
             raise IdempotencyKeyTaken(idempotency.key)
@@ -316,14 +306,6 @@ def payment_create(
         )
     _count_processed(payment, time.monotonic() - started)
     return payment
-
-
-ONE_PAYMENT_PER_KEY = "payments_one_per_idempotency_key"
-
-
-def _constraint(error: IntegrityError) -> str | None:
-    diag = getattr(error.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None)
 
 
 def _count_processed(payment: Payment, seconds: float) -> None:

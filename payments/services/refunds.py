@@ -13,10 +13,11 @@ timeout leaves the refund PROCESSING for recovery, its amount still reserved.
 import logging
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from audit.models import AuditResult
 from audit.services import audit_record
+from config.db.constraints import violated_constraint
 from payments import metrics
 from payments.audit_actions import AuditAction
 from payments.errors import ErrorCode, InvalidRequest, StateConflict
@@ -35,6 +36,7 @@ from payments.models import (
 from payments.money import format_amount
 from payments.representations import refund_dict
 from payments.services.gateway_calls import GatewayCall, gateway_call
+from payments.services.idempotency import idempotency_key_expired_in_use
 from payments.services.payments import amount_validate
 from webhooks.services import event_publish
 
@@ -128,7 +130,13 @@ def refund_create(
             idempotency_key=idempotency_key,
             created_by=operator,
         )
-        refund.save(force_insert=True)
+        try:
+            with transaction.atomic():
+                refund.save(force_insert=True)
+        except IntegrityError as exc:
+            if violated_constraint(exc) != "refunds_one_per_idempotency_key":
+                raise
+            raise idempotency_key_expired_in_use() from exc
         audit_record(
             action=AuditAction.REFUND_CREATED,
             resource_type="refund",

@@ -1,12 +1,22 @@
 """Refunds through the merchant API: amounts, reasons, failures, idempotency and the race
 that must never refund more than was captured."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from audit.models import AuditLog
 from payments.gateways.interface import GatewayTimeoutError, GatewayUnavailableError
 from payments.gateways.sandbox import SandboxGateway
-from payments.models import Payment, Refund, RefundStatus, Transaction, TransactionKind
+from payments.models import (
+    IdempotencyKey,
+    Payment,
+    Refund,
+    RefundStatus,
+    Transaction,
+    TransactionKind,
+)
 from payments.services.api_keys import api_key_issue
 from tests.concurrency import run_concurrently
 from tests.conftest import client_for, create_payment
@@ -247,3 +257,21 @@ def test_twenty_concurrent_refunds_never_refund_more_than_was_captured(api_key, 
     assert Refund.objects.filter(status="COMPLETED").count() == 10
     assert gateway_calls.counts["refund"] == 10
     assert gateway_calls.inside_transaction == []
+
+
+def test_a_key_reused_after_its_24_hours_for_a_refund_that_exists_is_refused_with_422(
+    api_client, paid
+):
+    body = {"amount": 100, "reason": "requested_by_customer"}
+    first = api_client.post(refunds_url(paid), body, format="json", HTTP_IDEMPOTENCY_KEY="rf-old")
+    assert first.status_code == 201
+    IdempotencyKey.objects.filter(key="rf-old").update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    late = api_client.post(refunds_url(paid), body, format="json", HTTP_IDEMPOTENCY_KEY="rf-old")
+
+    assert late.status_code == 422
+    assert late.json()["error"]["code"] == "idempotency_key_reused"
+    assert Refund.objects.count() == 1
+    assert Payment.objects.get(pk=paid).amount_refunded == 100
