@@ -21,8 +21,9 @@ backlog = 2048
 # across them. With one shared socket, whichever worker woke first could take every
 # keep-alive connection of a burst: one worker at 90 % CPU, the other idle (docs/performance.md).
 # The cost: a worker that restarts (max_requests) drops the connections still queued on its
-# own socket, as a crash would.
-reuse_port = True
+# own socket, as a crash would. TCP only (a Unix socket has no SO_REUSEPORT).
+_TCP = not bind.startswith(("unix:", "fd://"))
+reuse_port = _TCP
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
@@ -47,6 +48,8 @@ proc_name = "paydesk"
 def on_starting(server: object) -> None:
     """SO_REUSEPORT would let a second server share the address silently: refuse instead."""
     host, _, port = bind.rpartition(":")
+    if not (_TCP and port.isdigit()):
+        return  # not a TCP address: nothing to share
     try:
         socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=1).close()
     except OSError:

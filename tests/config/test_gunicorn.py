@@ -4,6 +4,7 @@ address would share it silently: it must refuse to start instead."""
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,32 @@ def test_a_second_server_on_a_busy_address_refuses_to_start():
 
     assert child.returncode != 0
     assert f"{address} is already in use" in child.stderr + child.stdout
+
+
+@pytest.mark.django_db
+def test_it_serves_on_a_unix_socket_too(tmp_path):
+    """SO_REUSEPORT is TCP only: behind a proxy on a Unix socket the workers share one."""
+    path = tmp_path / "paydesk.sock"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-c", "config/gunicorn.py"],
+        cwd=ROOT,
+        env=child_env(PAYDESK_BIND=f"unix:{path}", WEB_CONCURRENCY="2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        answer = b""
+        for _ in range(100):
+            try:
+                with socket.socket(socket.AF_UNIX) as client:
+                    client.connect(str(path))
+                    client.sendall(b"GET /actuator/health HTTP/1.0\r\nHost: paydesk\r\n\r\n")
+                    answer = client.recv(4096)
+                break
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert answer.startswith(b"HTTP/1.0 200") or answer.startswith(b"HTTP/1.1 200"), answer[:200]
