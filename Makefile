@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format worker beat bench bench-fraud stop-db clean
+.PHONY: run test install lint format worker beat bench bench-cpu bench-fraud stop-db clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ beat: $(STAMP)
 ## Load benchmark against a running `make run` server (see tests/bench/README.md)
 bench: $(STAMP)
 	$(VENV)/bin/python tests/bench/payments_bench.py
+
+## CPU per payment (Python and PostgreSQL), one request at a time, no HTTP (make run's database)
+bench-cpu: $(STAMP)
+	$(VENV)/bin/python tests/bench/payment_cpu.py
 
 ## Fraud screening latency with 1,000,000 payments of history (uses make run's database)
 bench-fraud: $(STAMP)
