@@ -103,7 +103,8 @@ class MerchantAPIView(APIView):
         """Run `create` with the deferred claim. If the key turns out to be held, claim it the
         ordinary way (a replay, 409 or 422 leave from here) and run `create` without one: the
         request owns the key then (a dead request's, taken over) and its response is stored
-        when it leaves."""
+        when it leaves. When the service stored the answer (`deferred.response`), `create`
+        answers with those very bytes."""
         deferred = self.deferred_claim
         try:
             response = create(deferred)
@@ -112,10 +113,8 @@ class MerchantAPIView(APIView):
             self.deferred_claim = None
             self._claim(deferred.key, deferred.fingerprint)
             return create(None)
-        if deferred is None or deferred.claim_id is None:
+        if deferred is None or deferred.claim_id is None or deferred.response is not None:
             return response
-        if deferred.response is not None:
-            return stored_response(deferred.response)
         # Claimed, but the service did not get to store the answer (a timeout, or the payment
         # settled by someone else meanwhile): store this one when it leaves.
         self._idempotency_claim = deferred.claim_id

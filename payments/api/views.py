@@ -14,6 +14,7 @@ from payments.api.base import (
     cursor_from_query,
     query_params_check,
     rendered,
+    stored_response,
     timestamp_from_query,
 )
 from payments.api.serializers import (
@@ -171,7 +172,9 @@ class PaymentListCreateView(MerchantAPIView):
                 else None
             ),
         )
-        # With a stored answer (deferred.response) claimed_by_service sends those very bytes.
+        if deferred is not None and deferred.response is not None:
+            _log_answer(payment, "created")
+            return stored_response(deferred.response)  # the very bytes stored with it
         return payment_response(payment, "created", success_status=201)
 
     @extend_schema(

@@ -25,21 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from payments_bench import api_key, random_visa  # noqa: E402
-
-
-def postgres_cpu_seconds() -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        if text[text.index("(") + 1 : text.rindex(")")] == "postgres":
-            fields = text[text.rindex(")") + 2 :].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+from payments_bench import api_key, cpu_seconds_by_program, random_visa  # noqa: E402
 
 
 def main() -> None:
@@ -93,11 +79,12 @@ def main() -> None:
     for number in range(100):  # warm: caches, prepared statements, pool
         pay(number)
     statuses.clear()
-    postgres_before, python_before = postgres_cpu_seconds(), time.process_time()
+    postgres_before = cpu_seconds_by_program().get("postgres", 0.0)
+    python_before = time.process_time()
     for number in range(count):
         pay(number)
     python_ms = (time.process_time() - python_before) * 1000 / count
-    postgres_ms = (postgres_cpu_seconds() - postgres_before) * 1000 / count
+    postgres_ms = (cpu_seconds_by_program().get("postgres", 0.0) - postgres_before) * 1000 / count
     print(
         f"POST /api/v1/payments, {count} payments one at a time, no HTTP:\n"
         f"  Python {python_ms:.3f} ms, PostgreSQL {postgres_ms:.3f} ms of CPU per payment\n"
