@@ -38,18 +38,49 @@ def scrub_card_numbers(text: str) -> str:
     return _PAN_CANDIDATE.sub(_mask, text)
 
 
+# Fewer than this many digits cannot hold a card number: the regex need not look.
+_PAN_MIN_DIGITS = 13
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _could_hold_card_number(text: str) -> bool:
+    return len(text) - len(text.translate(_DROP_DIGITS)) >= _PAN_MIN_DIGITS
+
+
 class ScrubbingFormatter(logging.Formatter):
     """Runbook line format, UTC ISO-8601 timestamps, PAN-like digits redacted (message and
-    traceback alike)."""
+    traceback alike).
+
+    Every payment logs two lines, so this is on the hot path: the line is scrubbed only when
+    its message, traceback or stack could hold a card number (the header before them, time,
+    thread, level and logger, never does), and the time up to the second is formatted once
+    per second."""
 
     converter = time.gmtime
+    _second: tuple[int, str] = (-1, "")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created))
+        second = int(record.created)
+        cached_second, stamp = self._second
+        if second != cached_second:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(second))
+            self._second = (second, stamp)
         return f"{stamp}.{int(record.msecs):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
-        return scrub_card_numbers(super().format(record))
+        line = super().format(record)  # sets record.message and record.exc_text
+        if record.exc_text or record.stack_info or _could_hold_card_number(record.message):
+            return scrub_card_numbers(line)
+        return line
+
+
+def logging_tune() -> None:
+    """Skip what our line format never prints: the caller's file and line (a stack walk per
+    record), the process id and the multiprocessing process name (the logging HOWTO's
+    optimizations)."""
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def logging_config(level: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from celery.schedules import crontab
 
 from config.database import database_settings
 from config.dev_secrets import ensure_dev_secrets
-from config.logging import logging_config
+from config.logging import logging_config, logging_tune
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
@@ -171,6 +171,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 
 LOGGING = logging_config(env.str("LOG_LEVEL", default="INFO"))
+logging_tune()
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["payments.api.authentication.ApiKeyAuthentication"],

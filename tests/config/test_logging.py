@@ -150,3 +150,47 @@ def test_formatter_timestamps_are_utc_iso8601_with_milliseconds():
 
     assert line.startswith("1970-01-01T00:00:00.500Z [")
     assert line.endswith("] INFO payments.x - hello")
+
+
+def _formatted(message, *args, **kwargs):
+    record = logging.LogRecord("payments.x", logging.INFO, __file__, 1, message, args, None)
+    for name, value in kwargs.items():
+        setattr(record, name, value)
+    return ScrubbingFormatter(LINE_FORMAT).format(record)
+
+
+def test_formatter_scrubs_a_card_number_split_across_arguments():
+    # No argument alone has 13 digits; the message they make does.
+    line = _formatted("card %s %s %s %s", "4242", "4242", "4242", "4242")
+
+    assert line.endswith(" - card [PAN REDACTED ****4242]")
+
+
+def test_formatter_leaves_lines_without_a_possible_card_number_as_they_are():
+    # The timestamp and thread name hold digits too: only the message decides.
+    line = _formatted("Payment %s for amount %s %s", "created", "19.99", "USD")
+
+    assert line.endswith("] INFO payments.x - Payment created for amount 19.99 USD")
+
+
+def test_formatter_scrubs_stack_info():
+    line = _formatted("hello", stack_info='File "x.py", line 1, card=5555555555554444')
+
+    assert "5555555555554444" not in line
+    assert "[PAN REDACTED ****4444]" in line
+
+
+def test_formatter_timestamp_changes_with_the_second():
+    formatter = ScrubbingFormatter(LINE_FORMAT)
+    stamps = []
+    for created in (0.25, 0.75, 1.5, 61.0):
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+        record.created, record.msecs = created, (created % 1) * 1000
+        stamps.append(formatter.formatTime(record))
+
+    assert stamps == [
+        "1970-01-01T00:00:00.250Z",
+        "1970-01-01T00:00:00.750Z",
+        "1970-01-01T00:00:01.500Z",
+        "1970-01-01T00:01:01.000Z",
+    ]
