@@ -17,12 +17,30 @@ _BYTE_TO_CHAR = bytes(_ALPHABET.encode()[byte % len(_ALPHABET)] for byte in rang
 _UNEVEN_BYTES = bytes(range(4 * len(_ALPHABET), 256))
 
 
-def _time_part(milliseconds: int) -> str:
+def _base36(number: int, length: int) -> str:
     chars = []
-    for _ in range(TIME_LENGTH):
-        milliseconds, digit = divmod(milliseconds, len(_TIME_ALPHABET))
+    for _ in range(length):
+        number, digit = divmod(number, len(_TIME_ALPHABET))
         chars.append(_TIME_ALPHABET[digit])
     return "".join(reversed(chars))
+
+
+# The last two time characters come from a table; the first seven change every 1.3 s and are
+# kept from the last id (several ids are minted per payment).
+_LOW_LENGTH = 2
+_LOW_SPAN = len(_TIME_ALPHABET) ** _LOW_LENGTH
+_LOW = [_base36(low, _LOW_LENGTH) for low in range(_LOW_SPAN)]
+_high: tuple[int, str] = (-1, "")
+
+
+def _time_part(milliseconds: int) -> str:
+    global _high
+    high, low = divmod(milliseconds, _LOW_SPAN)
+    cached, prefix = _high  # one tuple: threads read a consistent pair
+    if high != cached:
+        prefix = _base36(high, TIME_LENGTH - _LOW_LENGTH)
+        _high = (high, prefix)
+    return prefix + _LOW[low]
 
 
 def new_public_id(prefix: str) -> str:

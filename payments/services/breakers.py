@@ -136,9 +136,14 @@ def breaker_allows(gateway: str) -> bool:
     return breaker_view(gateway).effective(timezone.now()) != BreakerState.OPEN
 
 
-def breaker_record(gateway: str, *, succeeded: bool) -> None:
-    """Count one call's outcome, and move the shared state when the rules say so."""
+def breaker_record(gateway: str, *, succeeded: bool, seen: BreakerView | None = None) -> None:
+    """Count one call's outcome, and move the shared state when the rules say so. `seen`:
+    the view the caller obeyed just before the call. A success under a closed breaker moves
+    nothing, so the state is not read again (one cache read, with Redis a round trip, less
+    per payment)."""
     calls, errors = _window.add(gateway, succeeded)
+    if succeeded and seen is not None and seen.effective(timezone.now()) == BreakerState.CLOSED:
+        return
     view = breaker_view(gateway)
     if view.override:
         return

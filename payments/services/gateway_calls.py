@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils import timezone
 
 from payments.gateways.interface import (
     Gateway,
@@ -14,7 +15,8 @@ from payments.gateways.interface import (
     GatewayResult,
     GatewayUnavailableError,
 )
-from payments.services.breakers import breaker_allows, breaker_record
+from payments.models import BreakerState
+from payments.services.breakers import breaker_record, breaker_view
 from payments.services.routing import GatewayOwner, gateway_for
 
 
@@ -48,12 +50,13 @@ def gateway_call(
     writer of that row."""
     if in_transaction():
         raise RuntimeError(f"gateway {operation} called inside a database transaction")
-    if not breaker_allows(owner.gateway):
+    breaker = breaker_view(owner.gateway)
+    if breaker.effective(timezone.now()) == BreakerState.OPEN:
         return GatewayCall(None, BreakerOpenError(owner.gateway), 0)
     started = time.monotonic()
     try:
         result, error = call(gateway_for(owner)), None
     except GatewayError as exc:
         result, error = None, exc
-    breaker_record(owner.gateway, succeeded=error is None)
+    breaker_record(owner.gateway, succeeded=error is None, seen=breaker)
     return GatewayCall(result, error, int((time.monotonic() - started) * 1000))

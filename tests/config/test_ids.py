@@ -38,3 +38,12 @@ def test_every_random_character_is_about_equally_likely():
     # A biased mapping (e.g. bytes mod 62 over all 256 values: +25 % for 8 characters) shows
     # at 6 standard deviations, chance does not.
     assert all(abs(count - expected) < 6 * 49 for count in counts.values())
+
+
+def test_the_time_part_is_the_milliseconds_in_base_36(monkeypatch):
+    for milliseconds in (0, 35, 36, 1295, 1296, 1_700_000_000_123, 1_764_000_000_000, 36**9 - 1):
+        monkeypatch.setattr("config.ids.time.time_ns", lambda ms=milliseconds: ms * 1_000_000)
+
+        time_part = new_public_id("x")[2 : 2 + TIME_LENGTH]
+
+        assert int(time_part, 36) == milliseconds

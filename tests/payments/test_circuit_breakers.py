@@ -155,3 +155,38 @@ def test_failures_older_than_the_window_stop_counting(small_window, monkeypatch)
 
     assert breaker_allows("aging")  # 1 failure in 4 calls, not 4 in 7
     assert recent_success_rate("aging") == 0.75
+
+
+def test_a_success_under_a_closed_breaker_does_not_read_the_state_again(small_window, monkeypatch):
+    seen = breaker_view("steady")
+    reads = []
+    monkeypatch.setattr(
+        "payments.services.breakers.cache.get", lambda key, *args: reads.append(key)
+    )
+
+    breaker_record("steady", succeeded=True, seen=seen)
+
+    assert reads == []
+
+
+def test_a_probe_seen_half_open_still_closes_the_breaker_when_it_succeeds(small_window):
+    for _ in range(4):
+        breaker_record("flaky", succeeded=False)
+    GatewayBreaker.objects.filter(pk="flaky").update(
+        opened_at=timezone.now() - dt.timedelta(seconds=31)
+    )
+    breaker_cache_forget("flaky")
+    seen = breaker_view("flaky")
+    assert seen.effective(timezone.now()) == BreakerState.HALF_OPEN
+
+    breaker_record("flaky", succeeded=True, seen=seen)
+
+    assert GatewayBreaker.objects.get(pk="flaky").state == BreakerState.CLOSED
+
+
+def test_a_failure_is_counted_against_the_current_state_whatever_was_seen(small_window):
+    seen = breaker_view("flaky")
+    for _ in range(4):
+        breaker_record("flaky", succeeded=False, seen=seen)
+
+    assert GatewayBreaker.objects.get(pk="flaky").state == BreakerState.OPEN
