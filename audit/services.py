@@ -4,6 +4,7 @@ from typing import Any
 
 from audit.context import RequestContext, current_context
 from audit.models import AuditLog, AuditResult, SecurityEvent
+from config.db.build import build
 
 
 def audit_entry(
@@ -19,7 +20,8 @@ def audit_entry(
     """Build (not save) one audit row, for a caller that writes it in the same statement as
     its change (`config.db.statements`)."""
     context = context or current_context()
-    return AuditLog(
+    return build(
+        AuditLog,
         user_id=context.actor_id,
         actor_type=context.actor_type,
         action=action,

@@ -9,6 +9,7 @@ from django.db import transaction
 from prometheus_client import Counter
 
 from audit.services import audit_record
+from config.db.build import build
 from fraud.engine import PAYMENT_RULE_KINDS, Decision, FraudContext, evaluate
 from fraud.geo import locate
 from fraud.history import history_facts
@@ -70,7 +71,8 @@ def fraud_screen(context: FraudContext) -> Screening:
     )
     for hit in decision.hits:
         FRAUD_DETECTIONS.labels(action=hit.action, rule=hit.rule).inc()
-    check = FraudCheck(
+    check = build(
+        FraudCheck,
         merchant_id=context.merchant_id,
         payment_id=context.payment_id,
         decision=decision.action,
@@ -90,7 +92,8 @@ def fraud_decline_observation(context: FraudContext) -> FraudObservation:
 
 def _observation(context: FraudContext, kind: str) -> FraudObservation:
     located = kind == ObservationKind.ATTEMPT  # where a decline happened adds nothing
-    return FraudObservation(
+    return build(
+        FraudObservation,
         kind=kind,
         merchant_id=context.merchant_id,
         card_fingerprint=context.card_fingerprint,

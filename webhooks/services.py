@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from config.db.build import build
 from webhooks.models import OutboxEvent
 
 
@@ -10,7 +11,9 @@ def event_build(
 ) -> OutboxEvent:
     """Build (not save) an outbound event, for a caller that writes it in the same statement
     as its change."""
-    return OutboxEvent(merchant_id=merchant_id, type=event_type, data=data, livemode=livemode)
+    return build(
+        OutboxEvent, merchant_id=merchant_id, type=event_type, data=data, livemode=livemode
+    )
 
 
 def event_publish(**event: Any) -> OutboxEvent:

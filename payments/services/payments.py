@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from audit.models import AuditResult
 from audit.services import audit_entry, audit_record
+from config.db.build import build
 from config.db.constraints import violated_constraint
 from config.db.statements import insert_rows, update_where_then_insert
 from fraud.engine import FraudContext
@@ -154,7 +155,8 @@ def payment_method_build(
     *, merchant: Merchant, card: CardInput, customer: Customer | None = None, livemode: bool = False
 ) -> PaymentMethod:
     """An unsaved PaymentMethod with `card` sealed into the vault columns."""
-    method = PaymentMethod(
+    method = build(
+        PaymentMethod,
         created_at=timezone.now(),
         merchant=merchant,
         customer=customer,
@@ -230,7 +232,8 @@ def payment_create(
         card_brand=method.card_brand,
         card_bin=method.card_bin,
     )
-    payment = Payment(
+    payment = build(
+        Payment,
         merchant=merchant,
         customer=customer or method.customer,
         payment_method=method,
@@ -426,7 +429,8 @@ def _fail_over(payment: Payment, call: GatewayCall, next_gateway: str, failed_ke
         "pending_operation": PendingOperation.AUTHORIZE,
         "attempt_count": payment.attempt_count,
     }
-    failed = Transaction(
+    failed = build(
+        Transaction,
         payment=payment,
         kind=TransactionKind.SALE
         if payment.capture_method == CaptureMethod.AUTOMATIC
@@ -772,7 +776,8 @@ def _finish(
         payment.gateway_reference = result.reference
     payment.pending_operation = ""
     rows = [
-        Transaction(
+        build(
+            Transaction,
             payment=payment,
             kind=kind,
             status=txn_status,

