@@ -2,12 +2,14 @@
 no true → 1), so a wrongly typed request is refused instead of guessed at."""
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -100,7 +102,19 @@ class StrictSerializer(serializers.Serializer):
             field.parent = self
         return fields
 
+    @property
+    def _writable_fields(self) -> Iterator[serializers.Field]:
+        """DRF's writable fields, less the optional ones without a default that the request
+        left out: DRF would run each through its validation only to skip it by exception
+        (most of the payment request's fields are optional)."""
+        given = getattr(self, "_given", None)
+        for field in self.fields.values():
+            needed = field.required or field.default is not empty
+            if not field.read_only and (needed or given is None or field.field_name in given):
+                yield field
+
     def to_internal_value(self, data: Any) -> Any:
+        self._given = data.keys() if isinstance(data, dict) else None
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
