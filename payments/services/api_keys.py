@@ -1,6 +1,7 @@
 """Merchants and their API keys: issue, authenticate, rotate, revoke."""
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import string
@@ -108,30 +109,32 @@ def api_key_issue(
     return issued
 
 
+@functools.cache
+def _api_key_query() -> tuple[str, list[str], list[str]]:
+    key_names = [field.attname for field in ApiKey._meta.concrete_fields]
+    merchant_names = [field.attname for field in Merchant._meta.concrete_fields]
+    columns = ", ".join(
+        [f"k.{field.column}" for field in ApiKey._meta.concrete_fields]
+        + [f"m.{field.column}" for field in Merchant._meta.concrete_fields]
+    )
+    sql = (
+        f"SELECT {columns} FROM {ApiKey._meta.db_table} k "  # noqa: S608 (names from models)
+        f"JOIN {Merchant._meta.db_table} m ON m.id = k.merchant_id WHERE k.key_hash = %s"
+    )
+    return sql, key_names, merchant_names
+
+
 def _api_key_by_hash(key_hash: str) -> ApiKey | None:
     """The key and its merchant in one indexed query. Runs on every API request, so it skips
     the ORM's query compiler (select_related compilation costs more than the query itself)."""
-    key_fields = [field for field in ApiKey._meta.concrete_fields]
-    merchant_fields = [field for field in Merchant._meta.concrete_fields]
-    columns = ", ".join(
-        [f"k.{field.column}" for field in key_fields]
-        + [f"m.{field.column}" for field in merchant_fields]
-    )
+    sql, key_names, merchant_names = _api_key_query()
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {ApiKey._meta.db_table} k "  # noqa: S608 (names from models)
-            f"JOIN {Merchant._meta.db_table} m ON m.id = k.merchant_id WHERE k.key_hash = %s",
-            [key_hash],
-        )
+        cursor.execute(sql, [key_hash])
         row = cursor.fetchone()
     if row is None:
         return None
-    api_key = ApiKey.from_db(
-        "default", [field.attname for field in key_fields], row[: len(key_fields)]
-    )
-    api_key.merchant = Merchant.from_db(
-        "default", [field.attname for field in merchant_fields], row[len(key_fields) :]
-    )
+    api_key = ApiKey.from_db("default", key_names, row[: len(key_names)])
+    api_key.merchant = Merchant.from_db("default", merchant_names, row[len(key_names) :])
     return api_key
 
 
