@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format worker beat bench bench-cpu bench-fraud stop-db clean
+.PHONY: run test install lint format worker beat bench bench-cpu bench-instructions bench-fraud stop-db clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ bench: $(STAMP)
 ## CPU per payment (Python and PostgreSQL), one request at a time, no HTTP (make run's database)
 bench-cpu: $(STAMP)
 	$(VENV)/bin/python tests/bench/payment_cpu.py
+
+## Instructions per payment (Python side) under valgrind: steady where CPU time drifts
+bench-instructions: $(STAMP)
+	$(VENV)/bin/python tests/bench/payment_instructions.py
 
 ## Fraud screening latency with 1,000,000 payments of history (uses make run's database)
 bench-fraud: $(STAMP)
