@@ -35,6 +35,12 @@ class _Replay(Exception):
         self.stored = stored
 
 
+def idempotency_key_header(request: Any) -> str | None:
+    """The request's `Idempotency-Key` header, read from the WSGI environ: `request.headers`
+    would build a dictionary of every header for this one (~1 % of a payment's CPU)."""
+    return request.META.get("HTTP_IDEMPOTENCY_KEY")
+
+
 def rendered(status: int, body: Any) -> StoredResponse:
     """A JSON answer as the bytes the client gets (and a replay repeats)."""
     return StoredResponse(status, JSONRenderer().render(body))
@@ -66,7 +72,7 @@ class MerchantAPIView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        key = request.headers.get("Idempotency-Key")
+        key = idempotency_key_header(request)
         if request.method != "POST" or key is None:
             return
         key = idempotency_key_validate(key)

@@ -6,7 +6,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from payments.api.base import CURSOR_PARAMS, MerchantAPIView, cursor_from_query, query_params_check
+from payments.api.base import (
+    CURSOR_PARAMS,
+    MerchantAPIView,
+    cursor_from_query,
+    idempotency_key_header,
+    query_params_check,
+)
 from payments.api.serializers import ErrorOut, RefundCreateSerializer, RefundListOut, RefundOut
 from payments.api.views import ERRORS, IDEMPOTENCY_HEADER
 from payments.errors import GATEWAY_ERROR_PREFIX, CardError, ErrorCode, GatewayUnavailable
@@ -58,7 +64,7 @@ class PaymentRefundsView(MerchantAPIView):
     )
     def post(self, request: Request, payment_id: str) -> Response:
         data = self.validated(RefundCreateSerializer, request.data)
-        key = request.headers.get("Idempotency-Key", "")
+        key = idempotency_key_header(request) or ""
         if self.idempotency_taken_over:
             existing = refund_by_idempotency_key(
                 merchant=self.merchant, key=key, livemode=self.livemode

@@ -12,6 +12,7 @@ from payments.api.base import (
     CURSOR_PARAMS,
     MerchantAPIView,
     cursor_from_query,
+    idempotency_key_header,
     query_params_check,
     rendered,
     stored_response,
@@ -133,7 +134,7 @@ class PaymentListCreateView(MerchantAPIView):
         return rendered(*payment_answer(created, success_status=201))
 
     def _create(self, data: dict[str, Any], deferred: DeferredClaim | None) -> HttpResponse:
-        key = self.request.headers.get("Idempotency-Key", "")
+        key = idempotency_key_header(self.request) or ""
         if self.idempotency_taken_over:
             # The first request with this key died; if it got as far as creating the payment,
             # answer with that payment as it stands (recovery settles a PROCESSING one).

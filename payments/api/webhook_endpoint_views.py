@@ -11,7 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments.api.base import CURSOR_PARAMS, MerchantAPIView, cursor_from_query, query_params_check
+from payments.api.base import (
+    CURSOR_PARAMS,
+    MerchantAPIView,
+    cursor_from_query,
+    idempotency_key_header,
+    query_params_check,
+)
 from payments.api.fields import StrictCharField, StrictSerializer
 from payments.api.serializers import list_of
 from payments.api.views import ERRORS
@@ -108,7 +114,7 @@ class RevealsSecretMixin:
     plain text, so these requests refuse an Idempotency-Key rather than store the secret."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if request.method == "POST" and "Idempotency-Key" in request.headers:
+        if request.method == "POST" and idempotency_key_header(request) is not None:
             APIView.initial(self, request, *args, **kwargs)  # authenticate and check scopes
             raise IdempotencyError(
                 "Idempotency-Key is not supported here: the response holds a signing secret, "
