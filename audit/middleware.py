@@ -5,6 +5,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from audit.context import RequestContext, reset_context, set_actor, set_context
+from config.middleware import is_api_request
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -50,7 +51,7 @@ class OperatorActorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith("/api/"):  # API requests name their API key instead
+        if not is_api_request(request):  # API requests name their API key instead
             user = getattr(request, "user", None)
             if user is not None and user.is_authenticated:
                 set_actor(actor_id=f"user:{user.pk}", actor_type="user")

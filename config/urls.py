@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from compliance.saved_filters import saved_filter_create
 from config import actuator, actuator_breakers
 from config.admin_site import PaydeskAdminSite
+from config.middleware import is_api_request
 from payments import inbound_views
 from payments.api.errors import api_not_found, api_server_error
 
@@ -57,7 +58,7 @@ urlpatterns = [
 
 
 def handler404(request, exception=None):
-    if request.path.startswith("/api/"):
+    if is_api_request(request):
         return api_not_found(request, exception)
     from django.views.defaults import page_not_found
 
@@ -65,7 +66,7 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
-    if request.path.startswith("/api/"):
+    if is_api_request(request):
         return api_server_error(request)
     from django.views.defaults import server_error
 

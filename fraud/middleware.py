@@ -5,9 +5,9 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 
 from audit.middleware import client_ip
+from config.middleware import API_PREFIX
 from fraud.ip_blocks import ip_is_blocked
 
-API_PREFIX = "/api/"
 # The surfaces people and scripts authenticate against. Health checks stay open: a load
 # balancer probing from a blocked address must not take the service out of rotation.
 GUARDED_PREFIXES = (API_PREFIX, "/admin/")

@@ -4,10 +4,9 @@ from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
+from config.middleware import is_api_request
 from payments.api.errors import error_body, json_error
 from payments.errors import ErrorCode, ErrorType
-
-API_PREFIX = "/api/"
 
 
 class ApiBodyLimitMiddleware:
@@ -17,7 +16,7 @@ class ApiBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIX):
+        if is_api_request(request):
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -45,7 +44,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        if request.path.startswith(API_PREFIX):
+        if is_api_request(request):
             if not getattr(response, "_csp_exempt", False):  # the API docs page is exempt
                 response.headers.setdefault("Content-Security-Policy", API_CONTENT_SECURITY_POLICY)
             return response

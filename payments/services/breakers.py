@@ -57,6 +57,10 @@ class BreakerView:
             return BreakerState.HALF_OPEN
         return self.state
 
+    def allows(self, now: dt.datetime) -> bool:
+        """Whether a call may go out now (closed, or half-open: a probe)."""
+        return self.effective(now) != BreakerState.OPEN
+
 
 class _Window:
     """This process's recent outcomes per gateway: (monotonic time, succeeded), with a running
@@ -133,7 +137,7 @@ def breaker_view(gateway: str) -> BreakerView:
 
 def breaker_allows(gateway: str) -> bool:
     """Whether a call to `gateway` may go out now (closed, or half-open: a probe)."""
-    return breaker_view(gateway).effective(timezone.now()) != BreakerState.OPEN
+    return breaker_view(gateway).allows(timezone.now())
 
 
 def breaker_record(gateway: str, *, succeeded: bool, seen: BreakerView | None = None) -> None:

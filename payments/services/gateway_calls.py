@@ -15,7 +15,6 @@ from payments.gateways.interface import (
     GatewayResult,
     GatewayUnavailableError,
 )
-from payments.models import BreakerState
 from payments.services.breakers import breaker_record, breaker_view
 from payments.services.routing import GatewayOwner, gateway_for
 
@@ -51,7 +50,7 @@ def gateway_call(
     if in_transaction():
         raise RuntimeError(f"gateway {operation} called inside a database transaction")
     breaker = breaker_view(owner.gateway)
-    if breaker.effective(timezone.now()) == BreakerState.OPEN:
+    if not breaker.allows(timezone.now()):
         return GatewayCall(None, BreakerOpenError(owner.gateway), 0)
     started = time.monotonic()
     try:
