@@ -150,7 +150,9 @@ def outcomes_since(started: float) -> dict[str, int]:
 
 def cpu_seconds_by_program() -> dict[str, float]:
     """CPU time (user + system) used so far by every process of this machine, per program
-    name (gunicorn's workers, PostgreSQL's backends), from /proc."""
+    name (gunicorn's workers, PostgreSQL's backends), from /proc. Ended processes' time counts
+    too, through their parent's (gunicorn's arbiter, the postmaster) reaped-children time: a
+    worker restarting during a run does not make the total go backwards."""
     ticks = os.sysconf("SC_CLK_TCK")
     totals: dict[str, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -160,7 +162,8 @@ def cpu_seconds_by_program() -> dict[str, float]:
             continue
         name = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
-        totals[name] = totals.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        own_and_reaped = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        totals[name] = totals.get(name, 0.0) + own_and_reaped / ticks
     return totals
 
 

@@ -68,3 +68,20 @@ def test_it_serves_on_a_unix_socket_too(tmp_path):
         server.wait(timeout=30)
 
     assert answer.startswith(b"HTTP/1.0 200") or answer.startswith(b"HTTP/1.1 200"), answer[:200]
+
+
+def _settings(monkeypatch, **env):
+    import runpy
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+
+
+def test_workers_are_not_recycled_unless_asked(monkeypatch):
+    monkeypatch.delenv("GUNICORN_MAX_REQUESTS", raising=False)
+    assert _settings(monkeypatch)["max_requests"] == 0
+
+    recycled = _settings(monkeypatch, GUNICORN_MAX_REQUESTS="20000")
+
+    assert (recycled["max_requests"], recycled["max_requests_jitter"]) == (20000, 2000)
