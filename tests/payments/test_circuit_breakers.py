@@ -54,23 +54,25 @@ def test_successes_alone_never_open_it(small_window):
     assert not GatewayBreaker.objects.filter(pk="flaky").exists()
 
 
+def _cool_down(gateway):
+    """Move the open breaker's opening past the 30 s cool-down."""
+    GatewayBreaker.objects.filter(pk=gateway).update(
+        opened_at=timezone.now() - dt.timedelta(seconds=31)
+    )
+    breaker_cache_forget(gateway)
+
+
 def test_an_open_breaker_turns_half_open_after_the_cool_down_and_a_probe_decides(small_window):
     for _ in range(4):
         breaker_record("flaky", succeeded=False)
-    GatewayBreaker.objects.filter(pk="flaky").update(
-        opened_at=timezone.now() - dt.timedelta(seconds=31)
-    )
-    breaker_cache_forget("flaky")
+    _cool_down("flaky")
 
     assert breaker_view("flaky").effective(timezone.now()) == BreakerState.HALF_OPEN
     assert breaker_allows("flaky")
     breaker_record("flaky", succeeded=False)  # the probe failed: open again, for 30 s more
     assert not breaker_allows("flaky")
 
-    GatewayBreaker.objects.filter(pk="flaky").update(
-        opened_at=timezone.now() - dt.timedelta(seconds=31)
-    )
-    breaker_cache_forget("flaky")
+    _cool_down("flaky")
     breaker_record("flaky", succeeded=True)  # this probe succeeded: closed
 
     assert GatewayBreaker.objects.get(pk="flaky").state == BreakerState.CLOSED
@@ -172,10 +174,7 @@ def test_a_success_under_a_closed_breaker_does_not_read_the_state_again(small_wi
 def test_a_probe_seen_half_open_still_closes_the_breaker_when_it_succeeds(small_window):
     for _ in range(4):
         breaker_record("flaky", succeeded=False)
-    GatewayBreaker.objects.filter(pk="flaky").update(
-        opened_at=timezone.now() - dt.timedelta(seconds=31)
-    )
-    breaker_cache_forget("flaky")
+    _cool_down("flaky")
     seen = breaker_view("flaky")
     assert seen.effective(timezone.now()) == BreakerState.HALF_OPEN
 
