@@ -1,12 +1,14 @@
 """config.db.statements: several rows, one statement, all or nothing."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditLog
 from audit.services import audit_entry
-from config.db.statements import Statement, insert_rows, update_where_then_insert
+from config.db.statements import Statement, insert_rows, json_dumps, update_where_then_insert
 from payments.models import Merchant
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +71,25 @@ def test_statements_run_after_a_compare_and_set_apply_only_when_it_matched(match
     theirs.refresh_from_db()
     assert theirs.name == ("Touched" if matches else "Theirs")
     assert AuditLog.objects.filter(action="test.row").exists() is matches
+
+
+def test_json_values_are_stored_as_json_dumps_would_store_them():
+    value = {
+        "text": "naïve café ✓",
+        "nested": {"list": [1, 2.5, None, True], "empty": {}},
+        1: "an integer key",
+        "big": 2**70,  # beyond orjson's 64 bits: json.dumps writes it
+        "status": AuditLog._meta.get_field("result").choices[0][0],
+    }
+    row = audit_entry(action="test.json", resource_type="test", resource_id="1", new=value)
+
+    insert_rows(row)
+
+    stored = AuditLog.objects.get(action="test.json").new_value
+    assert stored == json.loads(json.dumps(value))
+    assert stored["1"] == "an integer key" and stored["big"] == 2**70
+
+
+@pytest.mark.parametrize("value", [{"a": [1, "b", None]}, [1.5, {"2": 3}], {1: 2}, {"n": 2**70}])
+def test_json_dumps_writes_what_json_dumps_means(value):
+    assert json.loads(json_dumps(value)) == json.loads(json.dumps(value))
