@@ -119,9 +119,12 @@ RETURNING id
 
 
 def _claim_params(
-    merchant_id: str, key: str, fingerprint: str, response: StoredResponse | None
+    merchant_id: str,
+    key: str,
+    fingerprint: str,
+    response: StoredResponse | None,
+    now: dt.datetime,
 ) -> list[Any]:
-    now = timezone.now()
     return [
         merchant_id,
         key,
@@ -141,7 +144,8 @@ def deferred_claim_statement(
     already completed with `response` when the object is settled by that statement."""
     claim.attempted = True
     return Statement(
-        _CLAIM_SQL, _claim_params(claim.merchant_id, claim.key, claim.fingerprint, response)
+        _CLAIM_SQL,
+        _claim_params(claim.merchant_id, claim.key, claim.fingerprint, response, timezone.now()),
     )
 
 
@@ -163,16 +167,16 @@ def idempotency_claim(*, merchant: Merchant, key: str, fingerprint: str) -> Clai
     An expired key (older than 24 h) is taken over as new; one left in progress longer than
     IN_PROGRESS_LEASE by a request that died is taken over by one retry (the others get 409).
     """
-    params = _claim_params(merchant.id, key, fingerprint, None)
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, params)
+        cursor.execute(_CLAIM_SQL, _claim_params(merchant.id, key, fingerprint, None, now))
         row = cursor.fetchone()
     if row is not None:
         return Claim(claim_id=row[0])
     existing = IdempotencyKey.objects.filter(merchant=merchant, key=key).first()
     if existing is None:  # deleted (released) between our insert and read: try again once
         return idempotency_claim(merchant=merchant, key=key, fingerprint=fingerprint)
-    return _claim_held(existing, fingerprint, now=params[-2])
+    return _claim_held(existing, fingerprint, now=now)
 
 
 def idempotency_held(*, merchant: Merchant, key: str, fingerprint: str) -> StoredResponse | None:
