@@ -1,9 +1,13 @@
 from typing import Any
 
 import psycopg
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends.base.base import NO_DB_ALIAS
 from django.db.backends.postgresql import base, operations, schema
 from django.db.backends.utils import CursorWrapper
 from django.utils.asyncio import async_unsafe
+
+from config.db.pool import LastInFirstOutPool
 
 SCHEMA = "payment"
 
@@ -36,6 +40,29 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     SchemaEditorClass = DatabaseSchemaEditor
     ops_class = DatabaseOperations
+
+    @property
+    def pool(self) -> LastInFirstOutPool | None:
+        """Django's pool (`OPTIONS["pool"]`, one per alias and process, opened by the first
+        connection), built as a LastInFirstOutPool (config/db/pool.py)."""
+        options = self.settings_dict["OPTIONS"].get("pool")
+        if self.alias == NO_DB_ALIAS or not options:
+            return None
+        if self.alias not in self._connection_pools:
+            if self.settings_dict.get("CONN_MAX_AGE", 0) != 0:
+                raise ImproperlyConfigured("Pooling doesn't support persistent connections.")
+            checks = self.settings_dict["CONN_HEALTH_CHECKS"]
+            pool = LastInFirstOutPool(
+                # Django sets autocommit itself later; the pool opens connections in it.
+                kwargs=self.get_connection_params() | {"autocommit": True},
+                open=False,
+                configure=self._configure_connection,
+                check=LastInFirstOutPool.check_connection if checks else None,
+                **({} if options is True else options),
+            )
+            # Threads racing here build one pool each; the first stored wins (none is open).
+            self._connection_pools.setdefault(self.alias, pool)
+        return self._connection_pools[self.alias]
 
     def prepare_database(self) -> None:
         super().prepare_database()

@@ -86,7 +86,7 @@ class SandboxGateway:
                     reference,
                     result.amount,
                     currency,
-                    result.outcome,
+                    str(result.outcome),  # plain str: psycopg's dumper lookup is slow for StrEnum
                     json.dumps(_result_to_json(result)),
                     timezone.now(),
                 ],

@@ -104,6 +104,11 @@ def idempotency_key_validate(key: str) -> str:
     return key
 
 
+# Plain str for the statements' parameters: psycopg finds the dumper of a str subclass (a
+# TextChoices member) by walking its MRO, on every cursor.
+_IN_PROGRESS = str(IdempotencyStatus.IN_PROGRESS)
+_COMPLETED = str(IdempotencyStatus.COMPLETED)
+
 _CLAIM_SQL = f"""
 INSERT INTO {IdempotencyKey._meta.db_table}
     (merchant_id, key, request_fingerprint, status, response_status, response_body,
@@ -129,7 +134,7 @@ def _claim_params(
         merchant_id,
         key,
         fingerprint,
-        IdempotencyStatus.IN_PROGRESS if response is None else IdempotencyStatus.COMPLETED,
+        _IN_PROGRESS if response is None else _COMPLETED,
         None if response is None else response.status,
         None if response is None else response.body,
         now,
@@ -156,7 +161,7 @@ def deferred_completion_statement(claim: DeferredClaim, response: StoredResponse
         f"UPDATE {IdempotencyKey._meta.db_table} "  # noqa: S608 (table name from our model)
         "SET status = %s, response_status = %s, response_body = %s "
         "WHERE id = %s AND EXISTS (SELECT FROM guard)",
-        [IdempotencyStatus.COMPLETED, response.status, response.body, claim.claim_id],
+        [_COMPLETED, response.status, response.body, claim.claim_id],
     )
 
 
