@@ -2,13 +2,15 @@
 
 import json
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from audit.models import AuditLog
+from audit.models import AuditLog, AuditResult
 from audit.services import audit_entry
 from config.db.statements import Statement, insert_rows, json_dumps, update_where_then_insert
+from payments.audit_actions import AuditAction
 from payments.models import Merchant
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +95,25 @@ def test_json_values_are_stored_as_json_dumps_would_store_them():
 @pytest.mark.parametrize("value", [{"a": [1, "b", None]}, [1.5, {"2": 3}], {1: 2}, {"n": 2**70}])
 def test_json_dumps_writes_what_json_dumps_means(value):
     assert json.loads(json_dumps(value)) == json.loads(json.dumps(value))
+
+
+def test_choices_members_are_sent_as_plain_strings_and_stored_as_their_values(monkeypatch):
+    sent: list[object] = []
+    execute = psycopg.RawCursor.execute
+
+    def recording(cursor, query, params=None, **kwargs):
+        sent.extend(params or ())
+        return execute(cursor, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.RawCursor, "execute", recording)
+    row = audit_entry(
+        action=AuditAction.PAYMENT_CREATED, resource_type="payment", resource_id="pay_1"
+    )
+    row.result = AuditResult.SUCCESS
+
+    insert_rows(row)
+
+    assert AuditAction.PAYMENT_CREATED.value in sent
+    assert all(type(value) is str for value in sent if isinstance(value, str))
+    stored = AuditLog.objects.get(resource_id="pay_1")
+    assert (stored.action, stored.result) == ("payment.created", "success")
