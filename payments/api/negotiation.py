@@ -3,6 +3,7 @@
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
@@ -11,10 +12,19 @@ _ANY = frozenset({"*/*", "application/json", "application/*"})
 
 
 class JsonFirstNegotiation(DefaultContentNegotiation):
-    """DRF's negotiation, except that a request which accepts anything (or JSON), without a
-    `?format=`, gets the JSON renderer without its Accept header being parsed: the same
-    answer, for ~2 % of a payment's CPU. Anything else goes through DRF's rules (a 406 for
-    an Accept nothing matches)."""
+    """DRF's negotiation, except that the common cases are answered without parsing media
+    types (the same answers; each cost ~1 % of a payment's CPU):
+    - a request which accepts anything (or JSON), without a `?format=`, gets the JSON
+      renderer without its Accept header being parsed;
+    - a body whose Content-Type is exactly a parser's media type gets that parser.
+    Anything else goes through DRF's rules (a 406 for an Accept nothing matches, a 415 for
+    a body no parser takes)."""
+
+    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser | None:
+        for parser in parsers:
+            if parser.media_type == request.content_type:
+                return parser
+        return super().select_parser(request, parsers)
 
     def select_renderer(
         self, request: Request, renderers: list[BaseRenderer], format_suffix: Any = None

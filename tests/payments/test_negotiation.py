@@ -1,9 +1,10 @@
-"""The API's content negotiation answers as DRF's does, with the common case short-cut."""
+"""The API's content negotiation answers as DRF's does, with the common cases short-cut."""
 
 import pytest
 from django.http import Http404
 from rest_framework.exceptions import NotAcceptable
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -56,3 +57,30 @@ def test_an_api_request_accepting_only_html_is_refused(api_client):
     response = api_client.get("/api/v1/payments?limit=1", HTTP_ACCEPT="text/html")
 
     assert response.status_code == 406
+
+
+def _parser(negotiation, content_type):
+    request = Request(
+        APIRequestFactory().post("/api/v1/payments", b"{}", content_type=content_type)
+    )
+    parsers = [JSONParser(), FormParser(), MultiPartParser()]
+    parser = negotiation().select_parser(request, parsers)
+    return type(parser).__name__ if parser else None
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "application/jsonx",
+    ],
+)
+def test_the_same_parser_as_drf(content_type):
+    assert _parser(JsonFirstNegotiation, content_type) == _parser(
+        DefaultContentNegotiation, content_type
+    )

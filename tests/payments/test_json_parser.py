@@ -1,0 +1,54 @@
+"""The API's JSON parser accepts and refuses exactly what DRF's does, with the same messages."""
+
+import io
+
+import pytest
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from payments.api.parsers import BoundedJSONParser
+
+
+def _parsed(parser, body: bytes, encoding: str = "utf-8"):
+    try:
+        return "ok", parser.parse(io.BytesIO(body), "application/json", {"encoding": encoding})
+    except ParseError as exc:
+        return "error", str(exc.detail)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"amount": 1999, "currency": "usd", "metadata": {"a": "b"}}',
+        b'{"amount": 99999999999999999999999999, "currency": "usd"}',  # beyond 64 bits
+        b'{"amount": 9223372036854775807, "b": -9223372036854775808, "c": 18446744073709551615}',
+        b'{"amount": 1.0000000000000000000001, "b": 123456789012345678901234.5}',
+        b'{"note": "12345678901234567890 in a string"}',
+        b'{"amount": -5, "x": 1.5e3, "y": 1e400, "z": [true, false, null]}',
+        b'{"amount": NaN}',
+        b'{"amount": Infinity}',
+        b'{"a": 1, "a": 2}',
+        b'{"name": "caf\xc3\xa9 \\u00e9 \\ud83d\\ude00"}',
+        b'{"name": "lone \\ud800 surrogate"}',
+        b'{"name": "bad utf-8 \xff"}',
+        b"\xef\xbb\xbf{}",  # a byte order mark
+        b'{"amount": 1999,}',
+        b"",
+        b"[1, 2, 3]",
+        b'"just a string"',
+        b"[" * 2000 + b"]" * 2000,
+    ],
+)
+def test_the_same_result_or_error_as_drf(body):
+    if body.startswith(b"[" * 2000):
+        expected = ("error", "JSON parse error - nested too deeply")  # DRF: a 500
+    else:
+        expected = _parsed(JSONParser(), body)
+
+    assert _parsed(BoundedJSONParser(), body) == expected
+
+
+def test_another_charset_goes_through_drf():
+    body = '{"name": "café"}'.encode("latin-1")
+
+    assert _parsed(BoundedJSONParser(), body, "latin-1") == ("ok", {"name": "café"})
