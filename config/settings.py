@@ -198,6 +198,10 @@ SPECTACULAR_SETTINGS = {
 # Bodies above this are refused with 413 before any parsing (the API takes small JSON).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# Authenticated API keys are kept per process for at most this long, and forgotten on every
+# committed change to a key or merchant (LISTEN/NOTIFY; payments/services/api_key_cache.py).
+# 0 turns the cache off (needed behind a transaction-pooling PgBouncer: no LISTEN there).
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=60)
 
 # Inbound gateway webhooks: Stripe's endpoint signing secret (whsec_…) for /webhooks/stripe.
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

@@ -1,8 +1,10 @@
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from fraud.ip_blocks import ip_block_cache_forget
@@ -10,7 +12,14 @@ from fraud.models import FraudRule
 from fraud.rules_file import parse_rules
 from fraud.services import rules_cache_clear
 from payments.gateways.sandbox import SandboxGateway
-from payments.models import ApiKeyScope
+from payments.models import ApiKey, ApiKeyScope
+from payments.services.api_key_cache import (
+    api_key_cache_clear,
+    api_key_cache_generation,
+    api_key_cache_listening,
+    api_key_cache_stop,
+    api_key_row,
+)
 from payments.services.api_keys import IssuedApiKey, api_key_issue, merchant_get_or_create
 from payments.services.gateway_calls import in_transaction
 
@@ -193,3 +202,36 @@ def operator_login(client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _api_key_cache_listener(django_db_setup, django_db_blocker):
+    """The API key cache's listener holds a connection to the test database: close it before
+    the database is dropped."""
+    yield
+    api_key_cache_stop()
+
+
+@pytest.fixture
+def api_key_cache_ready():
+    """This process's API key cache listening (so it answers); emptied afterwards."""
+    api_key_row("warm-up", lambda key_hash: None)  # starts the listener
+    assert api_key_cache_listening(timeout=10)
+    yield
+    api_key_cache_clear()
+
+
+def until_api_key_cache_notified(generation: int) -> None:
+    """Wait for the API key cache to hear of a change after `generation`."""
+    deadline = time.monotonic() + 5
+    while api_key_cache_generation() == generation and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert api_key_cache_generation() != generation, "no notification arrived"
+
+
+def api_key_used_now(issued: IssuedApiKey) -> None:
+    """Mark the key used now (authenticating it then writes nothing) and wait until the
+    cache has heard of that change (needs committed transactions)."""
+    generation = api_key_cache_generation()
+    ApiKey.objects.filter(pk=issued.api_key.pk).update(last_used_at=timezone.now())
+    until_api_key_cache_notified(generation)

@@ -7,6 +7,7 @@ import secrets
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -18,6 +19,7 @@ from payments.audit_actions import AuditAction
 from payments.errors import AuthenticationFailed, ErrorCode, InvalidRequest
 from payments.models import ApiKey, ApiKeyMode, ApiKeyScope, Merchant
 from payments.representations import api_key_dict
+from payments.services.api_key_cache import api_key_cache_clear, api_key_row
 
 SECRET_RANDOM_LENGTH = 32
 _ALPHABET = string.ascii_letters + string.digits
@@ -124,15 +126,22 @@ def _api_key_query() -> tuple[str, list[str], list[str]]:
     return sql, key_names, merchant_names
 
 
-def _api_key_by_hash(key_hash: str) -> ApiKey | None:
-    """The key and its merchant in one indexed query. Runs on every API request, so it skips
-    the ORM's query compiler (select_related compilation costs more than the query itself)."""
-    sql, key_names, merchant_names = _api_key_query()
+def _api_key_row(key_hash: str) -> tuple[Any, ...] | None:
+    """The key and its merchant in one indexed query. Runs on every API request the cache
+    cannot answer, so it skips the ORM's query compiler (select_related compilation costs
+    more than the query itself)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key_hash])
-        row = cursor.fetchone()
+        cursor.execute(_api_key_query()[0], [key_hash])
+        return cursor.fetchone()
+
+
+def _api_key_by_hash(key_hash: str) -> ApiKey | None:
+    """The key and its merchant, as new instances (a cached row is shared between requests,
+    the instances are not)."""
+    row = api_key_row(key_hash, _api_key_row)
     if row is None:
         return None
+    _, key_names, merchant_names = _api_key_query()
     api_key = ApiKey.from_db("default", key_names, row[: len(key_names)])
     api_key.merchant = Merchant.from_db("default", merchant_names, row[len(key_names) :])
     return api_key
@@ -160,6 +169,7 @@ def api_key_authenticate(*, secret: str) -> ApiKey:
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+        api_key_cache_clear()  # the cached row's last_used_at is old now
     return api_key
 
 
