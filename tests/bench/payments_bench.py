@@ -123,7 +123,14 @@ def queries_per_payment() -> int:
             **headers,
         )
 
+    from payments.services.api_key_cache import api_key_cache_listening
+
     pay()  # warm: routing, breaker and fraud-rule caches (a few reads per second per process)
+    # The API key cache, as in the server: its listener connected, the key's last use recorded
+    # (and notified), then the key read into it.
+    api_key_cache_listening(timeout=10)
+    time.sleep(0.3)
+    pay()
     with CaptureQueriesContext(connection) as captured:
         response = pay()
     assert response.status_code == 201, response.content
