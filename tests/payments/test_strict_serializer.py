@@ -54,3 +54,35 @@ def test_unknown_fields_are_still_refused():
     assert _validate({"amount": 1, "colour": "red"}).errors["colour"][0].code == (
         "parameter_unknown"
     )
+
+
+def _needs_source(attrs):
+    if attrs.get("source") != "api":
+        raise serializers.ValidationError("no source")
+
+
+class _WithValidator(StrictSerializer):
+    """A read-only field with a default, which DRF hands to the serializer's validators."""
+
+    amount = StrictIntegerField()
+    source = serializers.CharField(read_only=True, default="api")
+
+    class Meta:
+        validators = [_needs_source]
+
+
+def test_read_only_defaults_still_reach_the_validators():
+    serializer = _WithValidator(data={"amount": 1})
+
+    assert serializer.is_valid(), serializer.errors
+    assert serializer.validated_data == {"amount": 1}
+
+
+def test_each_request_validates_afresh_with_the_reused_fields():
+    assert _validate({"amount": 1, "note": "x"}).validated_data == {
+        "amount": 1,
+        "note": "x",
+        "mode": "a",
+    }
+    assert _validate({"amount": 2}).validated_data == {"amount": 2, "mode": "a"}
+    assert _validate({"amount": 3, "zzz": 1}).errors["zzz"][0].code == "parameter_unknown"
