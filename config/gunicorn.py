@@ -7,6 +7,9 @@ GIL is released while waiting on the network or PostgreSQL.
 import multiprocessing
 import os
 import socket
+from typing import Any
+
+from gunicorn.glogging import Logger
 
 from config.logging import logging_config
 
@@ -46,6 +49,20 @@ logconfig_dict["loggers"] |= {
     },
 }
 proc_name = "paydesk"
+
+
+class AccessLogOptIn(Logger):
+    """gunicorn's logger, building access lines only when they are asked for. With a
+    `logconfig_dict` (ours formats gunicorn's lines as the runbook's), gunicorn builds every
+    request's access-log fields, then its access logger drops the line below WARNING:
+    ~1.5 % of a worker's CPU under `make bench`, for nothing."""
+
+    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+        if accesslog is not None:
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = AccessLogOptIn
 
 
 def on_starting(server: object) -> None:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from gunicorn.glogging import Logger
 
 from tests.subprocesses import child_env
 
@@ -85,3 +86,15 @@ def test_workers_are_not_recycled_unless_asked(monkeypatch):
     recycled = _settings(monkeypatch, GUNICORN_MAX_REQUESTS="20000")
 
     assert (recycled["max_requests"], recycled["max_requests_jitter"]) == (20000, 2000)
+
+
+@pytest.mark.parametrize(("opt_in", "lines"), [("1", 1), ("0", 0)])
+def test_access_lines_are_built_only_when_asked(monkeypatch, opt_in, lines):
+    settings = _settings(monkeypatch, GUNICORN_ACCESS_LOG=opt_in)
+    logger = settings["logger_class"].__new__(settings["logger_class"])
+    built = []
+    monkeypatch.setattr(Logger, "access", lambda self, *args: built.append(args), raising=True)
+
+    logger.access("response", "request", {}, 0.01)
+
+    assert len(built) == lines
