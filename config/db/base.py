@@ -64,6 +64,23 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self._connection_pools.setdefault(self.alias, pool)
         return self._connection_pools[self.alias]
 
+    def get_connection_params(self) -> dict[str, Any]:
+        """Django's, kept while the pool built with them lives: connect() asks for them on
+        every checkout from the pool, which ignores them."""
+        pool = self._connection_pools.get(self.alias)
+        kept = getattr(self, "_params_of_pool", None)
+        if pool is not None and kept is not None and kept[0] is pool:
+            return dict(kept[1])
+        params = super().get_connection_params()
+        if pool is not None:
+            self._params_of_pool = (pool, params)
+        return dict(params)
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        # A pooled connection comes back in autocommit, and connect() sets it again anyway.
+        if self.connection.autocommit != autocommit:
+            super()._set_autocommit(autocommit)
+
     def prepare_database(self) -> None:
         super().prepare_database()
         with self.cursor() as cursor:

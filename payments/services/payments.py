@@ -70,6 +70,8 @@ from webhooks.services import event_build
 logger = logging.getLogger("payments.PaymentService")
 
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+# `CaptureMethod.values` builds its list again on every read.
+_CAPTURE_METHODS = frozenset(CaptureMethod.values)
 
 
 def currency_normalize(currency: object) -> str:
@@ -204,7 +206,7 @@ def payment_create(
     started = time.monotonic()
     amount = amount_validate(amount)
     currency = currency_normalize(currency)
-    if capture_method not in CaptureMethod.values:
+    if capture_method not in _CAPTURE_METHODS:
         raise InvalidRequest(
             "capture_method must be 'automatic' or 'manual'.",
             code=ErrorCode.PARAMETER_INVALID,

@@ -1,5 +1,6 @@
 import pytest
 from django.db import connection
+from django.db.backends.postgresql import base
 
 from config.db.pool import LastInFirstOutPool
 
@@ -50,3 +51,13 @@ def test_a_pool_that_shrinks_closes_the_least_recently_used_connection(small_poo
         small_pool.putconn(conn)
     # psycopg_pool's shrinking closes the connection at the head of its queue.
     assert _backend(small_pool._pool[0]) == pids[0]
+
+
+def test_connection_params_are_djangos_and_each_caller_gets_its_own_copy():
+    connection.ensure_connection()  # the pool exists
+
+    params = connection.get_connection_params()
+
+    assert params == base.DatabaseWrapper.get_connection_params(connection)
+    params["dbname"] = "elsewhere"
+    assert connection.get_connection_params()["dbname"] != "elsewhere"
