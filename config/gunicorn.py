@@ -14,9 +14,10 @@ from gunicorn.glogging import Logger
 from config.logging import logging_config
 
 bind = os.environ.get("PAYDESK_BIND", "127.0.0.1:8092")
-# One process per core measured best for the sandbox benchmark on 2 cores (3 processes
-# contend for the cores PostgreSQL also needs); threads cover requests waiting on a gateway.
-workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+# One process more than cores: on 2 cores, 3 processes won 7 of 7 paired `make bench` runs
+# against 2 (median +5 %) and 4 lost to 3 (docs/performance.md). Threads cover requests
+# waiting on PostgreSQL or a gateway.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 backlog = 2048

@@ -1,6 +1,7 @@
 """gunicorn listens with SO_REUSEPORT (one socket per worker), so a second server on the same
 address would share it silently: it must refuse to start instead."""
 
+import multiprocessing
 import socket
 import subprocess
 import sys
@@ -98,3 +99,10 @@ def test_access_lines_are_built_only_when_asked(monkeypatch, opt_in, lines):
     logger.access("response", "request", {}, 0.01)
 
     assert len(built) == lines
+
+
+def test_one_process_more_than_cores_unless_told(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    assert _settings(monkeypatch)["workers"] == multiprocessing.cpu_count() + 1
+
+    assert _settings(monkeypatch, WEB_CONCURRENCY="5")["workers"] == 5
