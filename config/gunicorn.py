@@ -14,12 +14,13 @@ from gunicorn.glogging import Logger
 from config.logging import logging_config
 
 bind = os.environ.get("PAYDESK_BIND", "127.0.0.1:8092")
-# One process more than cores: on 2 cores, 3 processes won 7 of 7 paired `make bench` runs
-# against 2 (median +5 %) and 4 lost to 3 (docs/performance.md). Threads cover requests
-# waiting on PostgreSQL or a gateway.
+# One process more than cores, 3 threads each (threads cover requests waiting on PostgreSQL
+# or a gateway). On 2 cores, in paired `make bench` runs (docs/performance.md): 3 processes
+# won 7 of 7 against 2 (median +5 %), 4 lost to 3; then 3 threads won 7 of 7 against 4
+# (median +7 %) and beat 2.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "3"))
 backlog = 2048
 # Each worker accepts on its own SO_REUSEPORT socket and the kernel spreads new connections
 # across them. With one shared socket, whichever worker woke first could take every

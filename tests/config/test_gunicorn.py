@@ -106,3 +106,10 @@ def test_one_process_more_than_cores_unless_told(monkeypatch):
     assert _settings(monkeypatch)["workers"] == multiprocessing.cpu_count() + 1
 
     assert _settings(monkeypatch, WEB_CONCURRENCY="5")["workers"] == 5
+
+
+def test_three_threads_per_process_unless_told(monkeypatch):
+    monkeypatch.delenv("GUNICORN_THREADS", raising=False)
+    assert _settings(monkeypatch)["threads"] == 3
+
+    assert _settings(monkeypatch, GUNICORN_THREADS="8")["threads"] == 8
