@@ -205,7 +205,7 @@ def operator_login(client, user) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _api_key_cache_listener(django_db_setup, django_db_blocker):
+def _api_key_cache_listener(django_db_setup):
     """The API key cache's listener holds a connection to the test database: close it before
     the database is dropped."""
     yield

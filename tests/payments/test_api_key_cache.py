@@ -13,6 +13,7 @@ from payments.models import ApiKey
 from payments.services.api_key_cache import (
     _cache,
     api_key_cache_clear,
+    api_key_cache_generation,
     api_key_cache_listening,
     api_key_cache_stop,
     api_key_row,
@@ -58,7 +59,7 @@ def test_a_revocation_committed_by_another_program_applies_to_the_next_request(
     api_key, api_key_cache_ready
 ):
     api_key_authenticate(secret=api_key.secret)
-    generation = _cache.generation
+    generation = api_key_cache_generation()
 
     _committed_elsewhere("UPDATE api_keys SET revoked_at = now() WHERE id = %s", api_key.api_key.id)
     until_api_key_cache_notified(generation)
@@ -69,7 +70,7 @@ def test_a_revocation_committed_by_another_program_applies_to_the_next_request(
 
 def test_a_merchant_deactivated_by_another_program_loses_its_keys(api_key, api_key_cache_ready):
     api_key_authenticate(secret=api_key.secret)
-    generation = _cache.generation
+    generation = api_key_cache_generation()
 
     _committed_elsewhere(
         "UPDATE merchants SET is_active = false WHERE id = %s", api_key.api_key.merchant_id
