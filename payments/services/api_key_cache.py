@@ -35,7 +35,7 @@ Row = tuple[Any, ...]
 
 class _Cache:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # clear() runs under it inside _start_listener too
         self.rows: dict[str, tuple[Row, float]] = {}
         self.generation = 0
         self.listening = False
@@ -108,8 +108,7 @@ def _start_listener() -> None:
         if _cache.pid == os.getpid():
             return
         # A new process (or the first use): whatever a parent cached is not ours to trust.
-        _cache.rows.clear()
-        _cache.generation += 1
+        _cache.clear()
         _cache.listening = False
         _cache.pid = os.getpid()
         _cache.stop = threading.Event()

@@ -1,5 +1,6 @@
 """The per-process API key cache answers only what the database would, as of its last commit."""
 
+import datetime as dt
 import time
 
 import psycopg
@@ -91,16 +92,21 @@ def test_a_revocation_in_this_process_applies_at_once(api_key, api_key_cache_rea
 
 
 def test_an_expiry_is_checked_on_every_request(api_key, api_key_cache_ready):
+    generation = api_key_cache_generation()
     ApiKey.objects.filter(pk=api_key.api_key.pk).update(
-        expires_at=timezone.now() + timezone.timedelta(seconds=1)
+        expires_at=timezone.now() + dt.timedelta(seconds=1), last_used_at=timezone.now()
     )
-    api_key_cache_clear()
+    until_api_key_cache_notified(generation)
     api_key_authenticate(secret=api_key.secret)  # cached, with its expiry
 
     time.sleep(1.1)
 
-    with pytest.raises(AuthenticationFailed, match="expired"):
+    with (
+        CaptureQueriesContext(connection) as captured,
+        pytest.raises(AuthenticationFailed, match="expired"),
+    ):
         api_key_authenticate(secret=api_key.secret)
+    assert _key_reads(captured) == 0  # the cached row's expiry refused it
 
 
 def test_a_lookup_that_raced_a_change_is_not_kept(api_key_cache_ready):
