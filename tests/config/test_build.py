@@ -1,8 +1,11 @@
 """`build(Model, **values)` makes the very instance `Model(**values)` makes."""
 
 import pytest
-from django.db.models.signals import post_init
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 from django.forms.models import model_to_dict
+from django.test.utils import isolate_apps
 
 from audit.models import AuditLog
 from config.db.build import build
@@ -82,3 +85,56 @@ def test_init_signals_are_sent():
         post_init.disconnect(receiver, sender=AuditLog)
 
     assert seen == [row]
+
+
+def test_values_land_in_the_instance_as_the_positional_constructor_puts_them():
+    merchant = Merchant.objects.create(slug="positional", name="Positional")
+    built = build(Payment, merchant=merchant, amount=1999, currency="USD")
+    values = [built.__dict__[field.attname] for field in Payment._meta.concrete_fields]
+
+    made = Payment(*values)
+
+    def state(instance):
+        return {name: value for name, value in vars(instance).items() if name != "_state"}
+
+    assert state(built) == state(made)
+    assert type(built._state) is type(made._state)
+    assert built._state.adding and built._state.db is None
+
+
+def test_a_receiver_of_pre_init_gets_the_positional_values():
+    seen = []
+
+    def receiver(sender, args, kwargs, **extra):
+        seen.append((sender, len(args), kwargs))
+
+    pre_init.connect(receiver, sender=AuditLog)
+    try:
+        build(AuditLog, action="x", resource_type="payment", resource_id="pay_1")
+    finally:
+        pre_init.disconnect(receiver, sender=AuditLog)
+
+    assert seen == [(AuditLog, len(AuditLog._meta.concrete_fields), {})]
+
+
+class _Shouting(DeferredAttribute):
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value.upper()
+
+
+class _ShoutField(models.CharField):
+    descriptor_class = _Shouting
+
+
+@isolate_apps("payments")
+def test_a_field_whose_attribute_does_its_own_assignment_gets_it():
+    class Greeting(models.Model):
+        text = _ShoutField(max_length=20)
+
+        class Meta:
+            app_label = "payments"
+
+        def __str__(self) -> str:
+            return self.text
+
+    assert build(Greeting, text="hello").text == Greeting(text="hello").text == "HELLO"
