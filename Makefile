@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format worker beat bench bench-cpu bench-instructions bench-fraud stop-db clean
+.PHONY: run test install lint format worker beat bench bench-reference bench-cpu bench-instructions bench-fraud stop-db clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ beat: $(STAMP)
 ## Load benchmark against a running `make run` server (see tests/bench/README.md)
 bench: $(STAMP)
 	$(VENV)/bin/python tests/bench/payments_bench.py
+
+## Paydesk against a plain DRF view on this machine, in alternating runs (DESIGN.md's yardstick)
+bench-reference: $(STAMP)
+	$(VENV)/bin/python tests/bench/reference_bench.py
 
 ## CPU per payment (Python and PostgreSQL), one request at a time, no HTTP (make run's database)
 bench-cpu: $(STAMP)

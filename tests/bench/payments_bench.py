@@ -46,7 +46,7 @@ def wait_healthy(url: str) -> None:
     sys.exit(f"{url}/actuator/health is not UP: is `make run` serving?")
 
 
-def run_wrk(url: str, key: str, duration: str) -> dict[str, float]:
+def run_wrk(url: str, key: str, duration: str, script: Path = LUA) -> dict[str, float]:
     threads = os.environ.get("BENCH_THREADS", "2")
     connections = os.environ.get("BENCH_CONNECTIONS", "64")
     command = [
@@ -56,7 +56,7 @@ def run_wrk(url: str, key: str, duration: str) -> dict[str, float]:
         f"-d{duration}",
         "--latency",
         "-s",
-        str(LUA),
+        str(script),
         url,
     ]
     output = subprocess.run(

@@ -1,0 +1,174 @@
+"""`make bench-reference`: Paydesk's throughput read against this machine's own yardstick.
+
+DESIGN.md budgets the hot path against a plain DRF view doing a payment's three inserts,
+"~700/s on a 2-core machine like ours", and sets the target at 500 payments/s: 0.71 of it.
+This machine's speed drifts by tens of percent between hours and machines (docs/performance.md),
+so a payments/s figure alone cannot say whether the code or the machine moved. This serves that
+plain view (tests/bench/reference, its own database on the same PostgreSQL server, gunicorn
+with Paydesk's settings on 127.0.0.1:8094) beside a running `make run`, and loads the two in
+turn with the same wrk settings: pairs of short runs, the order swapped every pair.
+
+Environment: BENCH_PAIRS (5), BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_URL
+(Paydesk, http://127.0.0.1:8092), BENCH_REFERENCE_BIND (127.0.0.1:8094).
+"""
+
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from payments_bench import (
+    ROOT,
+    api_key,
+    cpu_per_payment,
+    cpu_seconds_by_program,
+    run_wrk,
+    wait_healthy,
+)
+
+REFERENCE_LUA = Path(__file__).with_name("reference_create.lua")
+SETTINGS = "tests.bench.reference.settings"
+# DESIGN.md's performance notes: the plain view on "a 2-core machine like ours", and the target.
+DESIGN_REFERENCE_PER_SECOND = 700
+TARGET_PER_SECOND = 500
+
+
+def prepare_database() -> None:
+    """Create the reference's database on Paydesk's server if missing, and its tables."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS}
+    code = (
+        "import django, psycopg\n"
+        "from django.conf import settings\n"
+        "db = settings.DATABASES['default']\n"
+        "params = {'host': db['HOST'] or None, 'port': db.get('PORT') or None,\n"
+        "          'user': db['USER'] or None, 'password': db['PASSWORD'] or None}\n"
+        "with psycopg.connect(dbname='postgres', autocommit=True, **params) as admin:\n"
+        "    if not admin.execute('SELECT 1 FROM pg_database WHERE datname = %s',\n"
+        "                         [db['NAME']]).fetchone():\n"
+        "        admin.execute(f'CREATE DATABASE {db[\"NAME\"]}')\n"
+        "django.setup()\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', run_syncdb=True, verbosity=0)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def start_reference(bind: str) -> subprocess.Popen:
+    """gunicorn with Paydesk's own settings (processes, threads, SO_REUSEPORT, keep-alive)."""
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "tests.bench.reference.wsgi:application",
+            "-c",
+            "config/gunicorn.py",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "PAYDESK_BIND": bind,
+            "LOG_LEVEL": "WARNING",
+            "PROMETHEUS_MULTIPROC_DIR": "",
+        },
+        start_new_session=True,
+    )
+    body = json.dumps({"amount": 1999, "currency": "usd"}).encode()
+    for _ in range(60):
+        request = urllib.request.Request(
+            f"http://{bind}/payments", body, {"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+                if response.status == 201:
+                    return server
+        except (OSError, urllib.error.HTTPError):
+            time.sleep(1)
+    stop(server)
+    sys.exit(f"The reference view on {bind} did not answer 201.")
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def measured(url: str, key: str, duration: str, script: Path) -> dict[str, float | str]:
+    before = cpu_seconds_by_program()
+    result: dict[str, float | str] = dict(run_wrk(url, key, duration, script))
+    result["cpu_per_request"] = cpu_per_payment(
+        before, cpu_seconds_by_program(), float(result["requests"])
+    )
+    return result
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+    paydesk_url = os.environ.get("BENCH_URL", "http://127.0.0.1:8092")
+    bind = os.environ.get("BENCH_REFERENCE_BIND", "127.0.0.1:8094")
+    reference_url = f"http://{bind}"
+    pairs = int(os.environ.get("BENCH_PAIRS", "5"))
+    duration = os.environ.get("BENCH_DURATION", "10s")
+    key = api_key()
+    wait_healthy(paydesk_url)
+    prepare_database()
+    server = start_reference(bind)
+    try:
+        paydesk = (paydesk_url, key, duration, Path(__file__).with_name("payment_create.lua"))
+        reference = (reference_url, "", duration, REFERENCE_LUA)
+        for target in (paydesk, reference):  # warm both: pools, caches, prepared statements
+            run_wrk(*target[:2], "3s", target[3])
+        runs: list[tuple[dict, dict]] = []
+        for pair in range(pairs):
+            order = (paydesk, reference) if pair % 2 == 0 else (reference, paydesk)
+            first, second = (measured(*target) for target in order)
+            runs.append((first, second) if pair % 2 == 0 else (second, first))
+    finally:
+        stop(server)
+    report(runs, os.environ.get("BENCH_CONNECTIONS", "64"), duration)
+
+
+def report(runs: list[tuple[dict, dict]], connections: str, duration: str) -> None:
+    paydesk = [run[0] for run in runs]
+    reference = [run[1] for run in runs]
+    ratios = [p["rps"] / r["rps"] for p, r in runs]
+    ratio = statistics.median(ratios)
+
+    def line(results: list[dict]) -> str:
+        rates = ", ".join(f"{result['rps']:.0f}" for result in results)
+        errors = sum(result["errors"] for result in results)
+        return (
+            f"{rates} /s (median {statistics.median(r['rps'] for r in results):.0f}), "
+            f"errors {errors:.0f}"
+        )
+
+    print(
+        f"{len(runs)} pairs of {duration} runs, {connections} connections, order swapped "
+        "every pair:\n"
+        f"  Paydesk POST /api/v1/payments:       {line(paydesk)}\n"
+        f"  reference plain DRF view, 3 inserts: {line(reference)}\n"
+        f"  CPU per request, last pair: Paydesk {paydesk[-1]['cpu_per_request']}; "
+        f"reference {reference[-1]['cpu_per_request']}\n"
+        f"  Paydesk / reference: {', '.join(f'{r:.2f}' for r in ratios)} "
+        f"(median {ratio:.2f})\n"
+        f"  DESIGN.md's machine runs the plain view at ~{DESIGN_REFERENCE_PER_SECOND}/s and "
+        f"targets {TARGET_PER_SECOND} payments/s (ratio "
+        f"{TARGET_PER_SECOND / DESIGN_REFERENCE_PER_SECOND:.2f}); at this ratio Paydesk would "
+        f"do ~{ratio * DESIGN_REFERENCE_PER_SECOND:.0f} payments/s there."
+    )
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / f"reference-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(
+        json.dumps({"paydesk": paydesk, "reference": reference, "ratios": ratios}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
