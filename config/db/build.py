@@ -9,7 +9,7 @@ is the same instance: defaults applied, related objects cached, init signals sen
 """
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from django.db import models
@@ -61,13 +61,21 @@ def _attnames(model: type[models.Model]) -> tuple[str, ...] | None:
     return None
 
 
-def _construct(model: type[M], args: list[Any]) -> M:
+def _construct(model: type[M], args: Sequence[Any]) -> M:
     attnames = _attnames(model)
     if attnames is None or pre_init.has_listeners(model) or post_init.has_listeners(model):
         return model(*args)
     instance = model.__new__(model)
     instance._state = ModelState()
     instance.__dict__.update(zip(attnames, args, strict=True))
+    return instance
+
+
+def loaded(model: type[M], values: Sequence[Any], *, using: str = "default") -> M:
+    """`model.from_db(using, …)` for a row holding every concrete field, in field order."""
+    instance = _construct(model, values)
+    instance._state.adding = False
+    instance._state.db = using
     return instance
 
 

@@ -6,13 +6,14 @@ first answer instead of charging twice.
 """
 
 import datetime as dt
-import json
 import time
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
+from config.db.statements import json_dumps
 from config.ids import new_public_id
 from payments.gateways.interface import (
     AuthorizeRequest,
@@ -87,7 +88,7 @@ class SandboxGateway:
                     result.amount,
                     currency,
                     str(result.outcome),  # plain str: psycopg's dumper lookup is slow for StrEnum
-                    json.dumps(_result_to_json(result)),
+                    Jsonb(_result_to_json(result), dumps=json_dumps),
                     timezone.now(),
                 ],
             )

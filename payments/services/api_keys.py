@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.models import AuditResult
 from audit.services import audit_record, security_event_record
+from config.db.build import loaded
 from fraud.ip_blocks import brute_force_check
 from payments.audit_actions import AuditAction
 from payments.errors import AuthenticationFailed, ErrorCode, InvalidRequest
@@ -112,9 +113,8 @@ def api_key_issue(
 
 
 @functools.cache
-def _api_key_query() -> tuple[str, list[str], list[str]]:
-    key_names = [field.attname for field in ApiKey._meta.concrete_fields]
-    merchant_names = [field.attname for field in Merchant._meta.concrete_fields]
+def _api_key_query() -> str:
+    """Every column of the key, then every column of its merchant, each in field order."""
     columns = ", ".join(
         [f"k.{field.column}" for field in ApiKey._meta.concrete_fields]
         + [f"m.{field.column}" for field in Merchant._meta.concrete_fields]
@@ -123,7 +123,7 @@ def _api_key_query() -> tuple[str, list[str], list[str]]:
         f"SELECT {columns} FROM {ApiKey._meta.db_table} k "  # noqa: S608 (names from models)
         f"JOIN {Merchant._meta.db_table} m ON m.id = k.merchant_id WHERE k.key_hash = %s"
     )
-    return sql, key_names, merchant_names
+    return sql
 
 
 def _api_key_row(key_hash: str) -> tuple[Any, ...] | None:
@@ -131,7 +131,7 @@ def _api_key_row(key_hash: str) -> tuple[Any, ...] | None:
     cannot answer, so it skips the ORM's query compiler (select_related compilation costs
     more than the query itself)."""
     with connection.cursor() as cursor:
-        cursor.execute(_api_key_query()[0], [key_hash])
+        cursor.execute(_api_key_query(), [key_hash])
         return cursor.fetchone()
 
 
@@ -141,9 +141,9 @@ def _api_key_by_hash(key_hash: str) -> ApiKey | None:
     row = api_key_row(key_hash, _api_key_row)
     if row is None:
         return None
-    _, key_names, merchant_names = _api_key_query()
-    api_key = ApiKey.from_db("default", key_names, row[: len(key_names)])
-    api_key.merchant = Merchant.from_db("default", merchant_names, row[len(key_names) :])
+    key_fields = len(ApiKey._meta.concrete_fields)
+    api_key = loaded(ApiKey, row[:key_fields])
+    api_key.merchant = loaded(Merchant, row[key_fields:])
     return api_key
 
 

@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import isolate_apps
 
 from audit.models import AuditLog
-from config.db.build import build
+from config.db.build import build, loaded
 from payments.models import Merchant, Payment, PaymentMethod
 from webhooks.models import OutboxEvent
 
@@ -138,3 +138,17 @@ def test_a_field_whose_attribute_does_its_own_assignment_gets_it():
             return self.text
 
     assert build(Greeting, text="hello").text == Greeting(text="hello").text == "HELLO"
+
+
+def test_loaded_is_from_db_for_a_whole_row():
+    merchant = Merchant.objects.create(slug="loaded", name="Loaded")
+    row = [getattr(merchant, field.attname) for field in Merchant._meta.concrete_fields]
+
+    mine = loaded(Merchant, row)
+    django_s = Merchant.from_db("default", [f.attname for f in Merchant._meta.concrete_fields], row)
+
+    assert vars(mine).keys() == vars(django_s).keys()
+    assert all(
+        getattr(mine, name) == getattr(django_s, name) for name in vars(mine) if name != "_state"
+    )
+    assert (mine._state.adding, mine._state.db) == (False, "default")
