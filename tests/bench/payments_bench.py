@@ -174,16 +174,21 @@ def cpu_seconds_by_program() -> dict[str, float]:
     return totals
 
 
-def cpu_per_payment(before: dict[str, float], after: dict[str, float], payments: float) -> str:
-    """Milliseconds of CPU per payment of the server's programs: on a shared machine this is
-    steadier than throughput (see docs/performance.md)."""
-    spent = {name: after.get(name, 0.0) - before.get(name, 0.0) for name in after}
-    shown = [
-        f"{name} {spent[name] * 1000 / payments:.2f} ms"
+def cpu_ms_per_request(
+    before: dict[str, float], after: dict[str, float], requests: float
+) -> dict[str, float]:
+    """Milliseconds of CPU per request of the server's programs (gunicorn, PostgreSQL): on a
+    shared machine this is steadier than throughput (see docs/performance.md)."""
+    return {
+        name: (after.get(name, 0.0) - before.get(name, 0.0)) * 1000 / requests
         for name in ("gunicorn", "postgres")
-        if spent.get(name, 0.0) > 0
-    ]
-    return ", ".join(shown)
+        if after.get(name, 0.0) > before.get(name, 0.0)
+    }
+
+
+def cpu_per_payment(before: dict[str, float], after: dict[str, float], payments: float) -> str:
+    spent = cpu_ms_per_request(before, after, payments)
+    return ", ".join(f"{name} {ms:.2f} ms" for name, ms in spent.items())
 
 
 def main() -> None:
