@@ -51,12 +51,17 @@ def _slots(model: type[models.Model]) -> tuple[_Slot, ...]:
 @functools.cache
 def _attnames(model: type[models.Model]) -> tuple[str, ...] | None:
     """The concrete fields' attribute names, when storing their values in the instance's
-    __dict__ is all Model.__init__ would do with them: the class attribute of each is
-    Django's deferred-loading descriptor (a foreign key's only forgets a cached related
-    object, which a new instance has none of). None: use the constructor."""
+    __dict__ is all Model.__init__ would do with them: the model keeps Django's __init__ and
+    Python's __setattr__, and the class attribute of each field is Django's deferred-loading
+    descriptor (a foreign key's only forgets a cached related object, which a new instance has
+    none of). None: use the constructor."""
     attnames = tuple(field.attname for field in model._meta.concrete_fields)
     plain = (DeferredAttribute, ForeignKeyDeferredAttribute)
-    if all(type(getattr(model, name, None)) in plain for name in attnames):
+    if (
+        model.__init__ is models.Model.__init__
+        and model.__setattr__ is object.__setattr__
+        and all(type(getattr(model, name, None)) in plain for name in attnames)
+    ):
         return attnames
     return None
 

@@ -152,3 +152,21 @@ def test_loaded_is_from_db_for_a_whole_row():
         getattr(mine, name) == getattr(django_s, name) for name in vars(mine) if name != "_state"
     )
     assert (mine._state.adding, mine._state.db) == (False, "default")
+
+
+@isolate_apps("payments")
+def test_a_model_with_its_own_init_gets_it_called():
+    class Note(models.Model):
+        text = models.CharField(max_length=20)
+
+        class Meta:
+            app_label = "payments"
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.seen = True
+
+        def __str__(self) -> str:
+            return self.text
+
+    assert build(Note, text="hello").seen
