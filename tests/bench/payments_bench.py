@@ -187,6 +187,7 @@ def cpu_ms_per_request(
 
 
 def cpu_per_payment(before: dict[str, float], after: dict[str, float], payments: float) -> str:
+    """`cpu_ms_per_request`, as `make bench` prints it."""
     spent = cpu_ms_per_request(before, after, payments)
     return ", ".join(f"{name} {ms:.2f} ms" for name, ms in spent.items())
 

@@ -4,6 +4,7 @@ pooled connections as DESIGN.md asks of any serious setup. Its database is
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import environ
@@ -12,7 +13,8 @@ from config.database import embedded_postgres_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 
-SECRET_KEY = os.environ.get("REFERENCE_SECRET_KEY", "bench-reference-not-a-secret")
+# Nothing here is signed across requests or processes: a fresh key per process will do.
+SECRET_KEY = secrets.token_urlsafe(50)
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
