@@ -20,11 +20,11 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 from payments_bench import (
+    LUA,
     ROOT,
     api_key,
     cpu_ms_per_request,
@@ -42,22 +42,12 @@ TARGET_PER_SECOND = 500
 
 def prepare_database() -> None:
     """Create the reference's database on Paydesk's server if missing, and its tables."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS}
-    code = (
-        "import django, psycopg\n"
-        "from django.conf import settings\n"
-        "db = settings.DATABASES['default']\n"
-        "params = {'host': db['HOST'] or None, 'port': db.get('PORT') or None,\n"
-        "          'user': db['USER'] or None, 'password': db['PASSWORD'] or None}\n"
-        "with psycopg.connect(dbname='postgres', autocommit=True, **params) as admin:\n"
-        "    if not admin.execute('SELECT 1 FROM pg_database WHERE datname = %s',\n"
-        "                         [db['NAME']]).fetchone():\n"
-        "        admin.execute(f'CREATE DATABASE {db[\"NAME\"]}')\n"
-        "django.setup()\n"
-        "from django.core.management import call_command\n"
-        "call_command('migrate', run_syncdb=True, verbosity=0)\n"
+    subprocess.run(
+        [sys.executable, "-m", "tests.bench.reference.prepare"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS},
+        check=True,
     )
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
 
 
 def start_reference(bind: str) -> subprocess.Popen:
@@ -88,7 +78,7 @@ def start_reference(bind: str) -> subprocess.Popen:
             with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
                 if response.status == 201:
                     return server
-        except (OSError, urllib.error.HTTPError):
+        except OSError:  # not listening yet, or an HTTP error (HTTPError is one)
             time.sleep(1)
     stop(server)
     sys.exit(f"The reference view on {bind} did not answer 201.")
@@ -122,10 +112,10 @@ def main() -> None:
     prepare_database()
     server = start_reference(bind)
     try:
-        paydesk = (paydesk_url, key, duration, Path(__file__).with_name("payment_create.lua"))
+        paydesk = (paydesk_url, key, duration, LUA)
         reference = (reference_url, "", duration, REFERENCE_LUA)
-        for target in (paydesk, reference):  # warm both: pools, caches, prepared statements
-            run_wrk(*target[:2], "3s", target[3])
+        for url, secret, _, script in (paydesk, reference):  # warm both: pools, caches
+            run_wrk(url, secret, "3s", script)
         runs: list[tuple[dict[str, float], dict[str, float]]] = []
         for pair in range(pairs):
             order = (paydesk, reference) if pair % 2 == 0 else (reference, paydesk)
