@@ -37,17 +37,30 @@ REFERENCE_LUA = Path(__file__).with_name("reference_create.lua")
 SETTINGS = "tests.bench.reference.settings"
 # DESIGN.md's performance notes: the plain view on "a 2-core machine like ours", and the target.
 DESIGN_REFERENCE_PER_SECOND = 700
+DESIGN_POSTGRES_PER_SECOND = (6000, 7000)
 TARGET_PER_SECOND = 500
+
+
+def _reference_module(module: str, *args: str) -> str:
+    """Run one of tests/bench/reference's modules with the reference's settings; its output."""
+    return subprocess.run(
+        [sys.executable, "-m", f"tests.bench.reference.{module}", *args],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 def prepare_database() -> None:
     """Create the reference's database on Paydesk's server if missing, and its tables."""
-    subprocess.run(
-        [sys.executable, "-m", "tests.bench.reference.prepare"],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS},
-        check=True,
-    )
+    _reference_module("prepare")
+
+
+def postgres_alone(seconds: int, clients: str) -> float:
+    """pgbench's payment-shaped transactions per second on the reference's database."""
+    return float(_reference_module("postgres_alone", str(seconds), clients))
 
 
 def start_reference(bind: str) -> subprocess.Popen:
@@ -123,7 +136,9 @@ def main() -> None:
             runs.append((first, second) if pair % 2 == 0 else (second, first))
     finally:
         stop(server)
-    report(runs, os.environ.get("BENCH_CONNECTIONS", "64"), duration)
+    connections = os.environ.get("BENCH_CONNECTIONS", "64")
+    postgres = postgres_alone(int(duration.rstrip("s")), connections)
+    report(runs, postgres, connections, duration)
 
 
 def _median(results: list[dict[str, float]], name: str) -> float:
@@ -140,16 +155,18 @@ def _line(results: list[dict[str, float]]) -> str:
     )
 
 
-def report(runs: list[tuple[dict, dict]], connections: str, duration: str) -> None:
+def report(runs: list[tuple[dict, dict]], postgres: float, connections: str, duration: str) -> None:
     """Two ratios of Paydesk to the reference: of throughput (what the target is written in;
     each pair ran minutes apart at most) and of CPU per request (steadier: it does not
-    depend on how busy the machine was with anything else)."""
+    depend on how busy the machine was with anything else). Then this machine against
+    DESIGN.md's, by both of its yardsticks."""
     paydesk = [run[0] for run in runs]
     reference = [run[1] for run in runs]
     ratios = [p["rps"] / r["rps"] for p, r in runs]
     throughput_ratio = statistics.median(ratios)
     cpu_ratio = _median(reference, "cpu_ms") / _median(paydesk, "cpu_ms")
     target_ratio = TARGET_PER_SECOND / DESIGN_REFERENCE_PER_SECOND
+    low, high = DESIGN_POSTGRES_PER_SECOND
     print(
         f"{len(runs)} pairs of {duration} runs, {connections} connections, order swapped "
         "every pair:\n"
@@ -161,12 +178,26 @@ def report(runs: list[tuple[dict, dict]], connections: str, duration: str) -> No
         f"targets {TARGET_PER_SECOND} payments/s there (ratio {target_ratio:.2f}); at these "
         f"ratios Paydesk would do ~{throughput_ratio * DESIGN_REFERENCE_PER_SECOND:.0f} "
         f"(throughput) or ~{cpu_ratio * DESIGN_REFERENCE_PER_SECOND:.0f} (CPU) payments/s "
-        "there."
+        "there.\n"
+        f"  This machine against DESIGN.md's: the plain view {_median(reference, 'rps'):.0f}/s "
+        f"(there ~{DESIGN_REFERENCE_PER_SECOND}/s: "
+        f"{_median(reference, 'rps') / DESIGN_REFERENCE_PER_SECOND:.2f}); PostgreSQL alone "
+        f"(pgbench, the 3 inserts as one transaction, {connections} clients) {postgres:.0f}/s "
+        f"(there ~{low:,}-{high:,}/s: "
+        f"{postgres / high:.2f}-{postgres / low:.2f})."
     )
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / f"reference-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(
-        json.dumps({"paydesk": paydesk, "reference": reference, "ratios": ratios}, indent=2)
+        json.dumps(
+            {
+                "paydesk": paydesk,
+                "reference": reference,
+                "ratios": ratios,
+                "postgres_alone_per_second": postgres,
+            },
+            indent=2,
+        )
     )
 
 
