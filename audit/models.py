@@ -1,6 +1,6 @@
-import uuid
-
 from django.db import models
+
+from config.ids import time_ordered_uuid
 
 
 class AuditResult(models.TextChoices):
@@ -19,7 +19,7 @@ class AuditLog(models.Model):
     `audit.services.audit_record` in the same transaction as the change it describes.
     """
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
     timestamp = models.DateTimeField(auto_now_add=True)
     user_id = models.CharField(
         max_length=255, help_text="Actor: user:<id>, api_key:<id>, cli:<os user>, system"
