@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
     API_KEY_EXPIRED = "api_key_expired"
     INSUFFICIENT_SCOPE = "insufficient_scope"
     GATEWAY_UNAVAILABLE = "gateway_unavailable"
+    SERVICE_UNAVAILABLE = "service_unavailable"  # the database could not be reached
     INTERNAL_ERROR = "internal_error"
 
 

@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -103,6 +104,16 @@ def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
             error_body(ErrorType.INVALID_REQUEST, ErrorCode.PARAMETER_INVALID, str(exc.detail)),
             {},
         )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is unreachable, restarting or out of pooled connections: not the
+        # client's fault and nothing a retry with the same Idempotency-Key cannot mend.
+        logger.error("Database unavailable: %s: %s", type(exc).__name__, exc)
+        body = error_body(
+            ErrorType.API,
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "The service is briefly unavailable. Retry with the same Idempotency-Key.",
+        )
+        return 503, body, {"Retry-After": "1"}
     logger.exception("Unhandled API error")
     body = error_body(
         ErrorType.API, ErrorCode.INTERNAL_ERROR, "An internal error occurred. It has been logged."
