@@ -6,7 +6,9 @@ GIL is released while waiting on the network or PostgreSQL.
 
 import multiprocessing
 import os
+import re
 import socket
+from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import Logger
@@ -29,6 +31,13 @@ backlog = 2048
 # crash would. TCP only (a Unix socket has no SO_REUSEPORT).
 _TCP = not bind.startswith(("unix:", "fd://"))
 reuse_port = _TCP
+# gunicornc's control socket, one per address. gunicorn's default ($HOME/.gunicorn/gunicorn.ctl)
+# is shared by every server of the user: a second one (`make bench-reference`, a test, another
+# checkout) took it over and deleted it on exit.
+_CONTROL_NAME = re.sub(r"[^\w.-]", "_", bind) + ".ctl"
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or str(
+    Path(__file__).resolve().parents[1] / ".data" / "gunicorn" / _CONTROL_NAME
+)
 timeout = 30
 graceful_timeout = 20
 keepalive = 5

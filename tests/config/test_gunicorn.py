@@ -113,3 +113,15 @@ def test_three_threads_per_process_unless_told(monkeypatch):
     assert _settings(monkeypatch)["threads"] == 3
 
     assert _settings(monkeypatch, GUNICORN_THREADS="8")["threads"] == 8
+
+
+def test_each_address_has_a_control_socket_of_its_own(monkeypatch):
+    monkeypatch.delenv("GUNICORN_CONTROL_SOCKET", raising=False)
+    first = _settings(monkeypatch, PAYDESK_BIND="127.0.0.1:8092")["control_socket"]
+    second = _settings(monkeypatch, PAYDESK_BIND="127.0.0.1:8094")["control_socket"]
+
+    assert first != second
+    assert Path(first).parent == ROOT / ".data" / "gunicorn"
+    assert _settings(monkeypatch, GUNICORN_CONTROL_SOCKET="/run/p.ctl")["control_socket"] == (
+        "/run/p.ctl"
+    )
