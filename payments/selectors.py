@@ -29,17 +29,31 @@ class Cursor:
 
 @dataclass(frozen=True)
 class PaymentFilters:
+    """`created_gte`/`created_lte` are whole seconds, as the API shows `created`: `created_lte`
+    takes in everything created during that second."""
+
     status: str | None = None
     customer_id: str | None = None
     created_gte: dt.datetime | None = None
     created_lte: dt.datetime | None = None
 
 
-def keyset_page(queryset: QuerySet, cursor: Cursor, resource: str) -> Page:
-    """Keyset pagination on (created_at, id) descending: no OFFSET, stable under inserts."""
+def keyset_page(
+    queryset: QuerySet, cursor: Cursor, resource: str, *, scope: QuerySet | None = None
+) -> Page:
+    """Keyset pagination on (created_at, id) descending: no OFFSET, stable under inserts.
+
+    The cursor's object is looked up in `scope` (the caller's objects before any filter,
+    default `queryset`): an object that stopped matching the filter since the last page (a
+    payment captured while listing AUTHORIZED ones) still marks where the next page starts."""
     if cursor.starting_after or cursor.ending_before:
         anchor_id = cursor.starting_after or cursor.ending_before
-        anchor = queryset.filter(pk=anchor_id).values("created_at", "id").first()
+        anchor = (
+            (queryset if scope is None else scope)
+            .filter(pk=anchor_id)
+            .values("created_at", "id")
+            .first()
+        )
         if anchor is None:
             param = "starting_after" if cursor.starting_after else "ending_before"
             raise ResourceMissing(resource, anchor_id, param=param)
@@ -85,9 +99,10 @@ def payment_by_idempotency_key(*, merchant: Merchant, key: str, livemode: bool) 
 def payment_list(
     *, merchant: Merchant, filters: PaymentFilters, cursor: Cursor, livemode: bool = False
 ) -> Page:
-    queryset = Payment.objects.select_related("payment_method").filter(
+    scope = Payment.objects.select_related("payment_method").filter(
         merchant=merchant, livemode=livemode
     )
+    queryset = scope
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.customer_id:
@@ -95,8 +110,8 @@ def payment_list(
     if filters.created_gte:
         queryset = queryset.filter(created_at__gte=filters.created_gte)
     if filters.created_lte:
-        queryset = queryset.filter(created_at__lte=filters.created_lte)
-    return keyset_page(queryset, cursor, "payment")
+        queryset = queryset.filter(created_at__lt=filters.created_lte + dt.timedelta(seconds=1))
+    return keyset_page(queryset, cursor, "payment", scope=scope)
 
 
 def customer_get(*, merchant: Merchant, customer_id: str, livemode: bool = False) -> Customer:
@@ -109,10 +124,9 @@ def customer_get(*, merchant: Merchant, customer_id: str, livemode: bool = False
 def customer_list(
     *, merchant: Merchant, cursor: Cursor, email: str | None = None, livemode: bool = False
 ) -> Page:
-    queryset = Customer.objects.filter(merchant=merchant, livemode=livemode)
-    if email:
-        queryset = queryset.filter(email__iexact=email)
-    return keyset_page(queryset, cursor, "customer")
+    scope = Customer.objects.filter(merchant=merchant, livemode=livemode)
+    queryset = scope.filter(email__iexact=email) if email else scope
+    return keyset_page(queryset, cursor, "customer", scope=scope)
 
 
 def customer_payment_method_list(*, customer: Customer, cursor: Cursor) -> Page:

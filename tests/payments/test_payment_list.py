@@ -153,6 +153,39 @@ def test_created_range_filter_is_inclusive(api_client, merchant):
     assert ids(list_payments(api_client, **only_middle)) == [middle.id]
 
 
+def test_created_lte_takes_in_the_whole_second_the_api_shows(api_client, merchant):
+    """`created` is shown in whole seconds: a payment created at 12:00:00.7 shows the second
+    of 12:00:00, and `created[gte]=created[lte]=` that second finds it."""
+    inside = PaymentFactory(merchant=merchant, created_at=NOW + dt.timedelta(milliseconds=700))
+    PaymentFactory(merchant=merchant, created_at=NOW + dt.timedelta(seconds=1))
+    shown = list_payments(api_client)["data"][1]["created"]
+    assert shown == int(NOW.timestamp())
+
+    assert ids(list_payments(api_client, **{"created[gte]": shown, "created[lte]": shown})) == [
+        inside.id
+    ]
+
+
+def test_a_cursor_that_left_the_filter_still_marks_the_next_page(api_client, merchant):
+    """Listing AUTHORIZED payments page by page while one of them is captured: the captured
+    one, the cursor of the next page, no longer matches the filter but keeps its place."""
+    authorized = [
+        PaymentFactory(
+            merchant=merchant, status="AUTHORIZED", created_at=NOW - dt.timedelta(minutes=index)
+        )
+        for index in range(4)
+    ]
+    first = list_payments(api_client, status="AUTHORIZED", limit=2)
+    assert ids(first) == [authorized[0].id, authorized[1].id]
+    Payment.objects.filter(pk=authorized[1].id).update(status="COMPLETED")
+
+    second = list_payments(api_client, status="AUTHORIZED", limit=2, starting_after=ids(first)[-1])
+
+    assert ids(second) == [authorized[2].id, authorized[3].id]
+    back = list_payments(api_client, status="AUTHORIZED", ending_before=authorized[1].id)
+    assert ids(back) == [authorized[0].id]
+
+
 def test_filters_combine_with_pagination(api_client, merchant):
     customer = CustomerFactory(merchant=merchant)
     mine = [PaymentFactory(merchant=merchant, customer=customer, status="FAILED") for _ in range(5)]
