@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     PARAMETER_INVALID = "parameter_invalid"
     PARAMETER_MISSING = "parameter_missing"
     PARAMETER_UNKNOWN = "parameter_unknown"
+    PARAMETER_DUPLICATED = "parameter_duplicated"
     AMOUNT_TOO_SMALL = "amount_too_small"
     AMOUNT_TOO_LARGE = "amount_too_large"
     CURRENCY_INVALID = "currency_invalid"

@@ -292,3 +292,15 @@ def test_card_data_is_checked_for_customer_payment_methods(api_client):
 
     assert_error(response, 400, "invalid_number", "payment_method_data[card][number]")
     assert not PaymentMethod.objects.exists()
+
+
+def test_an_amount_given_twice_is_refused_not_charged(api_client, nothing_changes):
+    raw = (
+        b'{"amount": 100000, "currency": "usd", "payment_method_data": {"type": "card", "card": '
+        b'{"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}, '
+        b'"amount": 1}'
+    )
+
+    error = assert_error(post_json(api_client, raw), 400, "parameter_duplicated", param="amount")
+
+    assert "4242424242424242" not in error["message"]
