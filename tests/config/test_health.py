@@ -64,6 +64,21 @@ def test_schema_documents_bearer_auth_and_error_codes(openapi):
         assert code in error_codes
 
 
+def test_schema_publishes_no_developer_notes(openapi):
+    """Input schemas are described for merchants, not by the docstring of the serializer
+    class they share (its performance notes are for developers)."""
+    described = {
+        name: schema.get("description", "")
+        for name, schema in openapi["components"]["schemas"].items()
+    }
+
+    assert (
+        described["PaymentCreate"]
+        == "A parameter not listed here is refused (400 `parameter_unknown`)."
+    )
+    assert not [name for name, text in described.items() if "µs" in text or "CPU" in text]
+
+
 def test_schema_is_served_as_yaml_by_default(client, db):
     response = client.get("/api/v1/schema")
 
