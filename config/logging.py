@@ -47,6 +47,13 @@ def _could_hold_card_number(text: str) -> bool:
     return len(text) - len(text.translate(_DROP_DIGITS)) >= _PAN_MIN_DIGITS
 
 
+def contains_card_number(text: str) -> bool:
+    """Whether `text` holds what `scrub_card_numbers` would redact."""
+    return _could_hold_card_number(text) and any(
+        luhn_valid(re.sub(r"\D", "", match.group(0))) for match in _PAN_CANDIDATE.finditer(text)
+    )
+
+
 class ScrubbingFormatter(logging.Formatter):
     """Runbook line format, UTC ISO-8601 timestamps, PAN-like digits redacted (message and
     traceback alike).

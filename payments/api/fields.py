@@ -11,6 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from config.logging import contains_card_number
+
 
 @extend_schema_field(OpenApiTypes.STR)
 class StrictCharField(serializers.CharField):
@@ -18,6 +20,25 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+_CARD_NUMBER_IN_TEXT = (
+    "This looks like a card number. Card data goes in payment_method_data only: free text is "
+    "stored, shown and sent in webhooks as it is."
+)
+
+
+class FreeTextField(StrictCharField):
+    """Text a merchant writes (a description, a name, a note): never a card number, which
+    would otherwise sit in plaintext columns, back-office screens and webhook payloads."""
+
+    default_error_messages = {"card_number": _CARD_NUMBER_IN_TEXT}
+
+    def to_internal_value(self, data: Any) -> str:
+        text = super().to_internal_value(data)
+        if contains_card_number(text):
+            self.fail("card_number")
+        return text
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -60,6 +81,7 @@ class MetadataField(serializers.Field):
         "invalid": "Metadata must be an object of at most 50 string keys (≤ 40 characters) "
         "with string values (≤ 500 characters).",
         "null_character": "Metadata keys and values cannot contain null characters.",
+        "card_number": _CARD_NUMBER_IN_TEXT,
     }
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
@@ -70,6 +92,8 @@ class MetadataField(serializers.Field):
                 self.fail("invalid")
             if "\x00" in key or "\x00" in value:  # PostgreSQL JSONB cannot store NUL
                 self.fail("null_character")
+            if contains_card_number(key) or contains_card_number(value):
+                self.fail("card_number")
         return data
 
     def to_representation(self, value: dict[str, str]) -> dict[str, str]:

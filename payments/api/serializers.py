@@ -4,6 +4,7 @@ documented output shapes. Outputs are rendered by `payments.representations`."""
 from rest_framework import serializers
 
 from payments.api.fields import (
+    FreeTextField,
     MetadataField,
     StrictCharField,
     StrictCoordinateField,
@@ -54,7 +55,7 @@ class PaymentCreateSerializer(StrictSerializer):
     payment_method_data = PaymentMethodDataSerializer(required=False)
     customer = StrictCharField(required=False, help_text="cus_…")
     capture_method = serializers.ChoiceField(choices=CaptureMethod.values, required=False)
-    description = StrictCharField(required=False, allow_blank=True, max_length=500)
+    description = FreeTextField(required=False, allow_blank=True, max_length=500)
     receipt_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     metadata = MetadataField(required=False)
     client_ip = serializers.IPAddressField(
@@ -78,7 +79,7 @@ class RefundCreateSerializer(StrictSerializer):
         required=False, help_text="Minor units; default: everything not refunded yet."
     )
     reason = serializers.ChoiceField(choices=RefundReason.values)
-    note = StrictCharField(
+    note = FreeTextField(
         required=False, allow_blank=True, max_length=500, help_text="Required for 'other'."
     )
     metadata = MetadataField(required=False)
@@ -86,9 +87,9 @@ class RefundCreateSerializer(StrictSerializer):
 
 class CustomerCreateSerializer(StrictSerializer):
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
-    name = StrictCharField(required=False, allow_blank=True, max_length=200)
+    name = FreeTextField(required=False, allow_blank=True, max_length=200)
     phone = StrictCharField(required=False, allow_blank=True, max_length=40)
-    description = StrictCharField(required=False, allow_blank=True, max_length=500)
+    description = FreeTextField(required=False, allow_blank=True, max_length=500)
     metadata = MetadataField(required=False)
 
 

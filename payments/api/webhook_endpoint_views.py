@@ -18,7 +18,7 @@ from payments.api.base import (
     idempotency_key_header,
     query_params_check,
 )
-from payments.api.fields import StrictCharField, StrictSerializer
+from payments.api.fields import FreeTextField, StrictCharField, StrictSerializer
 from payments.api.serializers import list_of
 from payments.api.views import ERRORS
 from payments.errors import ErrorCode, IdempotencyError, InvalidRequest, ResourceMissing
@@ -48,13 +48,13 @@ class EndpointCreateSerializer(StrictSerializer):
         child=StrictCharField(max_length=100),
         help_text='Event types such as "payment.completed", or ["*"] for all.',
     )
-    description = StrictCharField(required=False, allow_blank=True, max_length=500)
+    description = FreeTextField(required=False, allow_blank=True, max_length=500)
 
 
 class EndpointUpdateSerializer(StrictSerializer):
     url = StrictCharField(required=False, max_length=2048)
     enabled_events = serializers.ListField(child=StrictCharField(max_length=100), required=False)
-    description = StrictCharField(required=False, allow_blank=True, max_length=500)
+    description = FreeTextField(required=False, allow_blank=True, max_length=500)
     disabled = StrictBooleanField(
         required=False, help_text="true stops deliveries (waiting ones are cancelled)."
     )

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.logging import LINE_FORMAT, ScrubbingFormatter
+from payments.models import Customer, Payment
 from tests.conftest import PAYMENTS_URL
 
 CVC = "9371"  # 4 digits (valid for amex), chosen to appear nowhere else
@@ -127,3 +128,44 @@ def test_last4_and_fingerprint_are_stored_for_display(api_client):
     assert '"card_last4":"4242"' in dump
     assert '"card_last4":"0005"' in dump
     assert '"card_bin":"378282"' in dump
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("description", "Order for card 4242 4242 4242 4242"),
+        ("description", "5555-5555-5555-4444"),
+        ("metadata", {"note": "card 378282246310005"}),
+        ("metadata", {"4242424242424242": "x"}),
+    ],
+)
+def test_a_card_number_in_free_text_is_refused(api_client, field, value):
+    """Free text is stored, shown in the back office and sent in webhooks as it is: a card
+    number pasted into it would be a PAN in plaintext."""
+    response = pay(api_client, f"free-text-{field}", payment_method_data=card("4242424242424242"), **{field: value})
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["param"]) == ("parameter_invalid", field)
+    assert not re.search(r"\d{4}", error["message"])
+    assert not Payment.objects.exists()
+
+
+def test_digits_that_are_not_a_card_number_are_fine_in_free_text(api_client):
+    response = pay(
+        api_client,
+        "free-text-fine",
+        payment_method_data=card("4242424242424242"),
+        description="Order 4242424242424241, invoice 2026-11-26",  # fails the Luhn check
+        metadata={"order": "1234567890123"},
+    )
+
+    assert response.status_code == 201, response.content
+
+
+def test_a_card_number_in_a_customers_name_is_refused(api_client):
+    response = api_client.post("/api/v1/customers", {"name": "4000 0000 0000 9995"}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["param"] == "name"
+    assert not Customer.objects.exists()
