@@ -4,6 +4,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
@@ -132,7 +133,13 @@ class MerchantAPIView(APIView):
             response["Idempotent-Replayed"] = "true"
             return response
         deferred, self.deferred_claim = self.deferred_claim, None
-        if deferred is not None and not deferred.attempted and _refusal(exc):
+        if isinstance(exc, OperationalError | InterfaceError):
+            # The database went away mid-request: what this request committed is unknown
+            # here, and its 503 must not become the key's answer. Its claim stays in progress
+            # (it could not be written to anyway) until the lease lets a retry take it over
+            # and answer with what was committed.
+            self._idempotency_claim = None
+        elif deferred is not None and not deferred.attempted and _refusal(exc):
             # Refused before the key was claimed: a key already in use still means 409 or
             # 422 (or its replay), as if it had been claimed first.
             try:

@@ -4,8 +4,12 @@ answers 503 with the error envelope and Retry-After, never a 500, and recovers."
 import psycopg
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from tests.conftest import PAYMENTS_URL
+from payments.gateways.sandbox import SandboxGateway
+from payments.models import IdempotencyKey, Payment, SandboxOperation
+from payments.services.idempotency import IN_PROGRESS_LEASE
+from tests.conftest import PAYMENTS_URL, payment_body
 from tests.payments.test_api_errors import assert_error
 
 
@@ -35,3 +39,74 @@ def test_a_dropped_database_connection_is_a_503_and_the_next_request_recovers(ap
     assert response["Retry-After"] == "1"
     connection.close()  # as the end of a request does with a connection that failed
     assert api_client.get(PAYMENTS_URL).status_code == 200
+
+
+def _backend_pid() -> int:
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_lost_after_the_charge_leaves_no_503_to_replay_and_no_second_charge(
+    api_client, monkeypatch
+):
+    """PostgreSQL goes away while the gateway charges: the answer is 503, the key is not
+    bound to it, a retry inside the lease is 409, and after the lease the retry answers with
+    the payment that was created, charged once."""
+    authorize = SandboxGateway.authorize
+
+    def authorize_then_lose_the_database(self, request):
+        result = authorize(self, request)
+        _terminate(_backend_pid())
+        return result
+
+    monkeypatch.setattr(SandboxGateway, "authorize", authorize_then_lose_the_database)
+    body = payment_body()
+
+    lost = api_client.post(PAYMENTS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="lost-db")
+    connection.close()  # as the end of a request does with a connection that failed
+
+    assert_error(lost, 503, "service_unavailable", error_type="api_error")
+    monkeypatch.setattr(SandboxGateway, "authorize", authorize)
+    retry = api_client.post(PAYMENTS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="lost-db")
+    assert_error(
+        retry,
+        409,
+        "idempotency_key_in_use",
+        param="Idempotency-Key",
+        error_type="idempotency_error",
+    )
+
+    IdempotencyKey.objects.update(created_at=timezone.now() - IN_PROGRESS_LEASE * 2)
+    after_lease = api_client.post(PAYMENTS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="lost-db")
+
+    payment = Payment.objects.get()
+    assert after_lease.json()["id"] == payment.id
+    assert SandboxOperation.objects.filter(operation__in=["authorize", "sale"]).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_lost_during_a_capture_does_not_become_the_keys_answer(api_client, monkeypatch):
+    created = api_client.post(
+        PAYMENTS_URL, payment_body(capture_method="manual"), format="json"
+    ).json()
+    capture = SandboxGateway.capture
+
+    def capture_then_lose_the_database(self, **kwargs):
+        result = capture(self, **kwargs)
+        _terminate(_backend_pid())
+        return result
+
+    monkeypatch.setattr(SandboxGateway, "capture", capture_then_lose_the_database)
+    url = f"{PAYMENTS_URL}/{created['id']}/capture"
+
+    lost = api_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="lost-capture")
+    connection.close()
+
+    assert_error(lost, 503, "service_unavailable", error_type="api_error")
+    monkeypatch.setattr(SandboxGateway, "capture", capture)
+    retry = api_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="lost-capture")
+    assert retry.status_code == 409, retry.content
+    assert IdempotencyKey.objects.get(key="lost-capture").response_status is None
