@@ -255,6 +255,10 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="payments_amount_positive"
             ),
+            # Uppercase, as the runbook's SQL writes them: a raw UPDATE cannot slip in another.
+            models.CheckConstraint(
+                condition=models.Q(status__in=PaymentStatus.values), name="payments_status_known"
+            ),
             # One payment per Idempotency-Key, whatever happens to the idempotency record.
             models.UniqueConstraint(
                 fields=["merchant", "livemode", "idempotency_key"],
@@ -417,6 +421,9 @@ class Refund(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="refunds_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=RefundStatus.values), name="refunds_status_known"
             ),
             models.UniqueConstraint(
                 fields=["merchant", "livemode", "idempotency_key"],

@@ -2,7 +2,7 @@
 
 import pytest
 from django.apps import apps
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from tests.conftest import client_for, create_payment
 
@@ -65,6 +65,14 @@ def test_payment_statuses_are_stored_uppercase(api_client):
     stored = {status for (status,) in query("SELECT DISTINCT status FROM payment.payments")}
 
     assert stored == {"COMPLETED", "FAILED", "AUTHORIZED", "REQUIRES_ACTION"}
+
+
+@pytest.mark.parametrize("status", ["completed", "Failed", "SETTLED", ""])
+def test_the_database_refuses_a_status_the_runbook_does_not_know(api_client, status):
+    payment_id = create_payment(api_client).json()["id"]
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        query("UPDATE payment.payments SET status = %s WHERE id = %s", [status, payment_id])
 
 
 def test_customer_created_index_exists(db):
