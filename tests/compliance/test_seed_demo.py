@@ -5,8 +5,10 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import models
 
-from payments.models import Payment, PaymentStatus
+from compliance.management.commands.seed_demo import DEMO_PAYMENTS
+from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 
 
 def seed(settings, tmp_path) -> str:
@@ -25,7 +27,7 @@ def test_seed_demo_is_idempotent_and_prints_the_same_login_and_key(settings, tmp
     password = re.search(r"login: admin / (\S+)", first).group(1)
     assert f"Test API key: {key}" in second
     assert f"login: admin / {password}" in second
-    assert Payment.objects.filter(merchant__slug="demo-store").count() == 300
+    assert Payment.objects.filter(merchant__slug="demo-store").count() == DEMO_PAYMENTS
     assert get_user_model().objects.get(username="admin").check_password(password)
     assert json.loads((tmp_path / "demo-credentials.json").read_text())["api_key"] == key
 
@@ -60,6 +62,11 @@ def test_seed_demo_spreads_payments_across_statuses_currencies_and_days(settings
     statuses = set(payments.values_list("status", flat=True))
     assert {PaymentStatus.COMPLETED, PaymentStatus.FAILED, PaymentStatus.AUTHORIZED} <= statuses
     assert {PaymentStatus.REQUIRES_ACTION, PaymentStatus.CANCELLED} <= statuses
+    # The card-testing burst: the runbook's rule held what came after 100 in the hour.
+    assert payments.filter(status=PaymentStatus.UNDER_REVIEW).count() == 3
+    refunds = Refund.objects.filter(payment__merchant__slug="demo-store")
+    assert refunds.filter(status=RefundStatus.COMPLETED).count() >= 5
+    assert refunds.filter(amount__lt=models.F("payment__amount")).exists()  # partial ones too
     assert len(set(payments.values_list("currency", flat=True))) >= 4
     days = {created.date() for created in payments.values_list("created_at", flat=True)}
     assert len(days) >= 20

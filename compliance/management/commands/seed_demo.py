@@ -1,6 +1,7 @@
 """Demo data for `make run`: a merchant, an admin login, a test API key and a few hundred
-payments across statuses and currencies. Idempotent: a second run reuses what exists and
-prints the same login and key (kept in .data/demo-credentials.json, outside git)."""
+payments across statuses and currencies, some of them refunded, and a burst of card testing
+that fraud screening held for review. Idempotent: a second run reuses what exists and prints
+the same login and key (kept in .data/demo-credentials.json, outside git)."""
 
 import json
 import random
@@ -16,13 +17,19 @@ from compliance.operators import demo_login_ensure
 from config.logging import luhn_valid
 from payments.cards import CardInput
 from payments.errors import AuthenticationFailed, PaydeskError
-from payments.models import ApiKeyScope, Payment, PaymentStatus
+from payments.models import ApiKeyScope, Payment, PaymentStatus, RefundReason
 from payments.services.api_keys import api_key_authenticate, api_key_issue, merchant_get_or_create
 from payments.services.customers import customer_create
 from payments.services.partitions import transaction_partitions_ensure
 from payments.services.payments import payment_cancel, payment_capture, payment_create
+from payments.services.refunds import refund_create
 
-DEMO_PAYMENTS = 300
+DEMO_PAYMENTS = 400
+# One card paying again and again within the hour: past the runbook's "Unusual Transaction
+# Pattern" (more than 100 per card per hour) screening holds the rest for review.
+CARD_TESTING_BURST = 103
+CARD_TESTING_NUMBER = "4000056655665556"
+REFUNDED_SHARE = 0.08
 CARDS = [
     ("good-visa", 70),  # one of GOOD_CARDS: succeeds
     ("5555555555554444", 10),  # succeeds (mastercard)
@@ -135,29 +142,50 @@ class Command(AuditedCommand):
             )
             for i in range(20)
         ]
-        for _ in range(missing):
-            manual = rng.random() < 0.2
-            payment = payment_create(
+        burst = CARD_TESTING_BURST if missing == DEMO_PAYMENTS else 0
+        for _ in range(missing - burst):
+            self._payment(merchant, rng, rng.choice(customers).id)
+        for _ in range(burst):
+            payment_create(
                 merchant=merchant,
-                amount=rng.randint(100, 50_000),
-                currency=_weighted(rng, CURRENCIES),
-                card=CardInput(_card_number(rng), 12, 2030, "123"),
-                customer_id=rng.choice(customers).id,
-                capture_method="manual" if manual else "automatic",
-                description="Demo order",
+                amount=100,
+                currency="USD",
+                card=CardInput(CARD_TESTING_NUMBER, 12, 2030, "123"),
+                description="Card testing?",
             )
-            if payment.status == PaymentStatus.AUTHORIZED:
-                roll = rng.random()
-                if roll < 0.4:
-                    payment_capture(
-                        merchant=merchant, payment_id=payment.id, amount=payment.amount // 2 or 1
-                    )
-                elif roll < 0.6:
-                    payment_cancel(
-                        merchant=merchant, payment_id=payment.id, reason="requested_by_customer"
-                    )
         self._spread_over_last_month(merchant, started)
         return missing
+
+    def _payment(self, merchant: Any, rng: random.Random, customer_id: str) -> None:
+        manual = rng.random() < 0.2
+        payment = payment_create(
+            merchant=merchant,
+            amount=rng.randint(100, 50_000),
+            currency=_weighted(rng, CURRENCIES),
+            card=CardInput(_card_number(rng), 12, 2030, "123"),
+            customer_id=customer_id,
+            capture_method="manual" if manual else "automatic",
+            description="Demo order",
+        )
+        roll = rng.random()
+        if payment.status == PaymentStatus.AUTHORIZED:
+            if roll < 0.4:
+                payment_capture(
+                    merchant=merchant, payment_id=payment.id, amount=payment.amount // 2 or 1
+                )
+            elif roll < 0.6:
+                payment_cancel(
+                    merchant=merchant, payment_id=payment.id, reason="requested_by_customer"
+                )
+        elif payment.status == PaymentStatus.COMPLETED and roll < REFUNDED_SHARE:
+            partial = roll < REFUNDED_SHARE / 2
+            refund_create(
+                merchant=merchant,
+                livemode=False,
+                payment_id=payment.id,
+                amount=(payment.amount // 3 or 1) if partial else None,
+                reason=RefundReason.REQUESTED_BY_CUSTOMER,
+            )
 
     def _spread_over_last_month(self, merchant: Any, since: Any) -> None:
         """Give demo payments (and their ledger rows) believable times over the last 30 days.
