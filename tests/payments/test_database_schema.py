@@ -1,10 +1,18 @@
-"""The runbook's SQL resolves against Paydesk as written (schema `payment`)."""
+"""The runbook's SQL resolves against Paydesk (schema `payment`) as written, except its
+index-usage query: pg_stat_user_indexes has no `tablename` or `indexname` column in any
+PostgreSQL, so the corrected query of docs/decisions.md ("Runbook SQL") runs instead. The
+slow-query SQL has tests/payments/test_runbook_slow_queries.py."""
+
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from tests.conftest import client_for, create_payment
+from tests.subprocesses import psql_session
+from webhooks.models import WebhookLog
 
 
 def query(sql, params=None):
@@ -166,16 +174,28 @@ def test_runbook_security_events_query_runs(db):
     assert rows == [("auth.api_key_failed", 1, 1, 1)]
 
 
+# The runbook's "Check index usage", corrected as docs/decisions.md shows it.
+CHECK_INDEX_USAGE = """
+SELECT
+    schemaname,
+    relname AS tablename,
+    indexrelname AS indexname,
+    idx_scan,
+    idx_tup_read,
+    idx_tup_fetch
+FROM pg_stat_user_indexes
+WHERE schemaname = 'payment'
+ORDER BY idx_scan;
+"""
+
+
 @pytest.mark.django_db(transaction=True)  # REINDEX of a partitioned table needs autocommit
 def test_runbook_maintenance_statements_run():
     with connection.cursor() as cursor:
         for table in ("payment.payments", "payment.transactions"):
             cursor.execute(f"REINDEX TABLE {table}")
             cursor.execute(f"ANALYZE {table}")
-        cursor.execute(
-            "SELECT schemaname, relname, indexrelname, idx_scan FROM pg_stat_user_indexes "
-            "WHERE schemaname = 'payment' ORDER BY idx_scan"
-        )
+        cursor.execute(CHECK_INDEX_USAGE)
         indexes = {row[2] for row in cursor.fetchall()}
 
     assert "idx_payments_customer_created" in indexes
@@ -188,3 +208,19 @@ def test_amount_columns_document_minor_units(db):
     )
 
     assert "minor units" in comment.lower()
+
+
+@pytest.mark.django_db(transaction=True)  # the plain session sees committed rows only
+def test_runbook_webhook_log_cleanup_runs_in_a_psql_session():
+    """`psql -d <database>` sets no search_path: the database's own (`payment, public`, set by a
+    migration) lets the runbook's unqualified table name resolve."""
+    old, recent = (WebhookLog.objects.create(provider="stripe", body="{}") for _ in range(2))
+    WebhookLog.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+
+    with psql_session() as psql:
+        deleted = psql.execute(
+            "DELETE FROM webhook_logs WHERE created_at < NOW() - INTERVAL '30 days';"
+        ).rowcount
+
+    assert deleted == 1
+    assert list(WebhookLog.objects.values_list("pk", flat=True)) == [recent.pk]
