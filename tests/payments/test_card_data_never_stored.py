@@ -142,7 +142,12 @@ def test_last4_and_fingerprint_are_stored_for_display(api_client):
 def test_a_card_number_in_free_text_is_refused(api_client, field, value):
     """Free text is stored, shown in the back office and sent in webhooks as it is: a card
     number pasted into it would be a PAN in plaintext."""
-    response = pay(api_client, f"free-text-{field}", payment_method_data=card("4242424242424242"), **{field: value})
+    response = pay(
+        api_client,
+        f"free-text-{field}",
+        payment_method_data=card("4242424242424242"),
+        **{field: value},
+    )
 
     assert response.status_code == 400, response.content
     error = response.json()["error"]
