@@ -188,19 +188,34 @@ class Command(AuditedCommand):
             )
 
     def _spread_over_last_month(self, merchant: Any, since: Any) -> None:
-        """Give demo payments (and their ledger rows) believable times over the last 30 days.
-        A sanctioned maintenance write: the ledger is otherwise append-only."""
-        shift = "make_interval(secs => abs(hashtext({column})) %% (30 * 86400))"
+        """Give demo payments, their refunds and ledger rows, and the sandbox's own records of
+        them believable times over the last 30 days: each moves back by the same amount
+        (from its payment's id), so daily reconciliation still finds both sides on the same
+        day. A sanctioned maintenance write: the ledger is otherwise append-only."""
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL paydesk.maintenance = 'on'")
-            cursor.execute(
-                "UPDATE transactions SET created_at = created_at - "  # noqa: S608
-                f"{shift.format(column='payment_id')} WHERE payment_id IN "
-                "(SELECT id FROM payments WHERE merchant_id = %s AND created_at >= %s)",
-                [merchant.id, since],
-            )
-            cursor.execute(
-                f"UPDATE payments SET created_at = created_at - {shift.format(column='id')} "  # noqa: S608
-                "WHERE merchant_id = %s AND created_at >= %s",
-                [merchant.id, since],
-            )
+            cursor.execute(_DEMO_SHIFTS, [merchant.id, since])
+            for statement in _SHIFT_BACK:
+                cursor.execute(statement)
+
+
+# How far back each demo payment (and all that belongs to it) moves.
+_DEMO_SHIFTS = """
+CREATE TEMPORARY TABLE demo_shift ON COMMIT DROP AS
+SELECT id AS payment_id, make_interval(secs => abs(hashtext(id)) %% (30 * 86400)) AS back
+FROM payments WHERE merchant_id = %s AND created_at >= %s
+"""
+# Gateway idempotency keys are `<payment or refund id>:<operation>:<attempt>`.
+_SHIFT_BACK = [
+    "UPDATE transactions AS t SET created_at = t.created_at - s.back "
+    "FROM demo_shift AS s WHERE t.payment_id = s.payment_id",
+    "UPDATE sandbox_operations AS o SET created_at = o.created_at - s.back "
+    "FROM demo_shift AS s WHERE split_part(o.idempotency_key, ':', 1) = s.payment_id",
+    "UPDATE sandbox_operations AS o SET created_at = o.created_at - s.back "
+    "FROM demo_shift AS s JOIN refunds AS r ON r.payment_id = s.payment_id "
+    "WHERE split_part(o.idempotency_key, ':', 1) = r.id",
+    "UPDATE refunds AS r SET created_at = r.created_at - s.back, "
+    "updated_at = r.updated_at - s.back FROM demo_shift AS s WHERE r.payment_id = s.payment_id",
+    "UPDATE payments AS p SET created_at = p.created_at - s.back "
+    "FROM demo_shift AS s WHERE p.id = s.payment_id",
+]
