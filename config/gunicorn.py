@@ -11,8 +11,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from gunicorn import util
 from gunicorn.glogging import Logger
 
+from config.http_errors import write_json_error
 from config.logging import logging_config
 
 bind = os.environ.get("PAYDESK_BIND", "127.0.0.1:8092")
@@ -60,6 +62,10 @@ logconfig_dict["loggers"] |= {
     },
 }
 proc_name = "paydesk"
+# Requests gunicorn's own parser rejects (431, 414, 400…) get the API's JSON envelope instead of
+# gunicorn's HTML page, which quotes the rejected input (config/http_errors.py). Replaced here,
+# in the master: the workers fork from it.
+util.write_error = write_json_error
 
 
 class AccessLogOptIn(Logger):

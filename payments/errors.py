@@ -36,7 +36,11 @@ class ErrorCode(StrEnum):
     FRAUD_BLOCKED = "fraud_blocked"
     IP_BLOCKED = "ip_blocked"  # answered by fraud.middleware (403 permission_error)
     INVALID_JSON = "invalid_json"
-    REQUEST_TOO_LARGE = "request_too_large"
+    REQUEST_TOO_LARGE = "request_too_large"  # the body (API_MAX_BODY_BYTES)
+    # Answered by gunicorn's parser before Django sees the request (config/http_errors.py).
+    REQUEST_HEADER_TOO_LARGE = "request_header_too_large"
+    REQUEST_URI_TOO_LARGE = "request_uri_too_large"
+    REQUEST_MALFORMED = "request_malformed"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RESOURCE_MISSING = "resource_missing"
