@@ -76,3 +76,9 @@ def exchange(port: int, request: bytes) -> Answer:
         body = response.read()
     head = f"HTTP/1.1 {response.status} {response.reason}\r\n{response.headers}".encode()
     return Answer(response.status, response.headers, body, head + body)
+
+
+def chunked(body: bytes, size: int = 4096) -> bytes:
+    """`body` in chunked transfer coding, `size` bytes a chunk."""
+    pieces = [body[start : start + size] for start in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
