@@ -1,6 +1,7 @@
 """One exception handler: every API error leaves as `{"error": {type, code, message, param}}`."""
 
 import logging
+import sys
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -105,20 +106,24 @@ def _translate(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
             {},
         )
     if isinstance(exc, OperationalError | InterfaceError):
-        # The database is unreachable, restarting or out of pooled connections: not the
-        # client's fault and nothing a retry with the same Idempotency-Key cannot mend.
-        logger.error("Database unavailable: %s: %s", type(exc).__name__, exc)
-        body = error_body(
-            ErrorType.API,
-            ErrorCode.SERVICE_UNAVAILABLE,
-            "The service is briefly unavailable. Retry with the same Idempotency-Key.",
-        )
-        return 503, body, {"Retry-After": "1"}
+        return _database_unavailable(exc)
     logger.exception("Unhandled API error")
     body = error_body(
         ErrorType.API, ErrorCode.INTERNAL_ERROR, "An internal error occurred. It has been logged."
     )
     return 500, body, {}
+
+
+def _database_unavailable(exc: Exception) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """The database is unreachable, restarting or out of pooled connections: not the
+    client's fault, and nothing a retry with the same Idempotency-Key cannot mend."""
+    logger.error("Database unavailable: %s: %s", type(exc).__name__, exc)
+    body = error_body(
+        ErrorType.API,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        "The service is briefly unavailable. Retry with the same Idempotency-Key.",
+    )
+    return 503, body, {"Retry-After": "1"}
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
@@ -140,6 +145,15 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> J
 
 
 def api_server_error(request: HttpRequest) -> JsonResponse:
+    """Django's 500 for API paths: an error outside DRF's views (a middleware's query). Django
+    calls it while handling the exception, so a lost database is still told apart."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError):
+        status, body, headers = _database_unavailable(exc)
+        response = json_error(status, body)
+        for name, value in headers.items():
+            response[name] = value
+        return response
     return json_error(
         500,
         error_body(

@@ -6,10 +6,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from fraud.ip_blocks import ip_block_cache_forget
 from payments.gateways.sandbox import SandboxGateway
 from payments.models import IdempotencyKey, Payment, SandboxOperation
 from payments.services.idempotency import IN_PROGRESS_LEASE
-from tests.conftest import PAYMENTS_URL, payment_body
+from tests.conftest import PAYMENTS_URL, client_for, payment_body
 from tests.payments.test_api_errors import assert_error
 
 
@@ -110,3 +111,19 @@ def test_a_database_lost_during_a_capture_does_not_become_the_keys_answer(api_cl
     retry = api_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="lost-capture")
     assert retry.status_code == 409, retry.content
     assert IdempotencyKey.objects.get(key="lost-capture").response_status is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_lost_before_the_view_is_a_503_too(api_key):
+    """Middleware that reads the database (the IP-block check, on a cache miss) runs before
+    DRF: its error goes through Django's 500 handler, which tells a lost database apart."""
+    client = client_for(api_key.secret)
+    client.raise_request_exception = False  # answer as the server would
+    ip_block_cache_forget("127.0.0.1")
+    _terminate(_backend_pid())
+
+    response = client.get(PAYMENTS_URL)
+
+    connection.close()
+    assert_error(response, 503, "service_unavailable", error_type="api_error")
+    assert response["Retry-After"] == "1"
