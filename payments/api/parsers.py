@@ -1,3 +1,4 @@
+import contextlib
 import io
 import json
 import re
@@ -50,13 +51,18 @@ class BoundedJSONParser(JSONParser):
         return data
 
 
-def _member_count(value: Any) -> int:
-    members = 0
-    for item in value.values() if type(value) is dict else value:
-        if type(item) is dict:
-            members += len(item) + _member_count(item)
-        elif type(item) is list:
-            members += _member_count(item)
+def _member_count(value: dict | list) -> int:
+    """Members of every object in `value`, its own included; no recursion (orjson takes
+    nesting deeper than Python's recursion limit)."""
+    members, pending = 0, [value]
+    while pending:
+        container = pending.pop()
+        if type(container) is dict:
+            members += len(container)
+            items = container.values()
+        else:
+            items = container
+        pending.extend(item for item in items if type(item) is dict or type(item) is list)
     return members
 
 
@@ -65,12 +71,9 @@ def _refuse_duplicate_keys(body: bytes, data: Any) -> None:
     means a key came twice. Most bodies have no colon inside a string, and then the count
     of all their colons settles it; naming the key (json again, with a hook) only happens
     when one came twice."""
-    if type(data) is dict:
-        members = len(data) + _member_count(data)
-    elif type(data) is list:
-        members = _member_count(data)
-    else:
+    if type(data) is not dict and type(data) is not list:
         return
+    members = _member_count(data)
     if body.count(b":") == members or _STRING.sub(b"", body).count(b":") == members:
         return
     repeated: list[str] = []
@@ -80,7 +83,8 @@ def _refuse_duplicate_keys(body: bytes, data: Any) -> None:
         repeated.extend(name for name in names if names.count(name) > 1)
         return dict(members)
 
-    json.loads(body, object_pairs_hook=pairs)
+    with contextlib.suppress(ValueError, RecursionError):  # naming is best effort
+        json.loads(body, object_pairs_hook=pairs)
     # Named only when it looks like a field name: the message must not echo arbitrary input.
     name = next((name for name in repeated if _FIELD_NAME.fullmatch(name)), None)
     raise InvalidRequest(

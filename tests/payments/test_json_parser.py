@@ -91,3 +91,15 @@ def test_a_key_given_twice_in_another_charset_is_refused():
 
     with pytest.raises(InvalidRequest):
         BoundedJSONParser().parse(io.BytesIO(body), "application/json", {"encoding": "latin-1"})
+
+
+@pytest.mark.parametrize("depth", [990, 1020])
+def test_deep_nesting_orjson_takes_is_counted_without_recursion(depth):
+    """orjson takes nesting deeper than Python's recursion limit: the duplicate check must
+    not be what turns such a body into a 500."""
+    fine = b'{"a":' * depth + b'{"b": "x:y"}' + b"}" * depth
+    twice = b'{"a":' * depth + b'{"b": "x:y", "b": 2}' + b"}" * depth
+
+    assert _parsed(BoundedJSONParser(), fine)[0] == "ok"
+    with pytest.raises(InvalidRequest):
+        BoundedJSONParser().parse(io.BytesIO(twice), "application/json", {"encoding": "utf-8"})
