@@ -131,8 +131,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(body, status=status, headers=headers)
 
 
-def json_error(status: int, body: dict[str, Any]) -> JsonResponse:
-    return JsonResponse(body, status=status)
+def json_error(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JsonResponse:
+    return JsonResponse(body, status=status, headers=headers)
 
 
 def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -149,11 +151,7 @@ def api_server_error(request: HttpRequest) -> JsonResponse:
     calls it while handling the exception, so a lost database is still told apart."""
     exc = sys.exc_info()[1]
     if isinstance(exc, OperationalError | InterfaceError):
-        status, body, headers = _database_unavailable(exc)
-        response = json_error(status, body)
-        for name, value in headers.items():
-            response[name] = value
-        return response
+        return json_error(*_database_unavailable(exc))
     return json_error(
         500,
         error_body(

@@ -1,7 +1,6 @@
 """When PostgreSQL drops the connection (a restart, a failover, an administrator), the API
 answers 503 with the error envelope and Retry-After, never a 500, and recovers."""
 
-import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -12,15 +11,12 @@ from payments.models import IdempotencyKey, Payment, SandboxOperation
 from payments.services.idempotency import IN_PROGRESS_LEASE
 from tests.conftest import PAYMENTS_URL, client_for, payment_body
 from tests.payments.test_api_errors import assert_error
+from tests.subprocesses import psql_session
 
 
 def _terminate(backend_pid: int) -> None:
     """What a server restart does to a connection: end its backend, from another session."""
-    settings = connection.get_connection_params()
-    params = {
-        name: settings[name] for name in ("host", "port", "user", "dbname") if settings.get(name)
-    }
-    with psycopg.connect(**params, autocommit=True) as admin:
+    with psql_session() as admin:
         admin.execute("SELECT pg_terminate_backend(%s, 5000)", [backend_pid])
 
 
